@@ -1,0 +1,3 @@
+from pinguard.cli import main
+
+raise SystemExit(main())
