@@ -1,0 +1,184 @@
+"""generate: anchors -> every constraint they imply (family pairing + rules, transitively). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from pinguard.engines.conditions import may_hold
+from pinguard.engines.family import candidate_releases, check_build, family_pins
+from pinguard.errors import BadInput, ImpossibleAnchor
+from pinguard.kb import KnowledgeBase
+from pinguard.model import FAMILY, Anchor, Constraint, Context, Release
+from pinguard.specs import intersect, normalize, satisfiable
+
+PAIRING = "torch-family-pairing"
+ANCHOR = "anchor"
+WITH = "with"
+
+
+@dataclass
+class _Fact:
+    specifier: SpecifierSet
+    reason: str
+    sources: Tuple[str, ...]
+    marker: str = ""
+
+
+@dataclass
+class Generated:
+    """The result of `generate`: constraints plus what a renderer needs to say about them."""
+
+    anchors: List[Anchor]
+    context: Context
+    release: Optional[Release]
+    explicit_build: Optional[str]
+    constraints: List[Constraint]
+    index: Optional[Tuple[str, str]] = None  # (pip option, URL) reaching the chosen build
+    notes: List[str] = field(default_factory=list)
+
+
+def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Version] = None,
+             build: Optional[str] = None, with_: Sequence[Requirement] = ()) -> Generated:
+    if not anchors:
+        raise BadInput("give at least one anchor, e.g. torch==1.10.0")
+    facts: Dict[str, List[_Fact]] = {}
+    display: Dict[str, str] = {}
+
+    def add(name: str, fact: _Fact) -> None:
+        facts.setdefault(name, []).append(fact)
+
+    for anchor in anchors:
+        add(anchor.name, _Fact(anchor.specifier, ANCHOR, ()))
+        display.setdefault(anchor.name, anchor.display)
+    for requirement in with_:
+        add(normalize(requirement.name), _Fact(requirement.specifier, WITH, ()))
+
+    explicit_build = _explicit_build(anchors, build)
+    release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add)
+    if explicit_build is not None and release is None:
+        raise BadInput("--cuda needs a torch (or torchvision/torchaudio) anchor that selects one torch release")
+    context = Context(python=python,
+                      build=explicit_build or (release.default_build if release else None))
+    _apply_rules(kb, facts, context, add)
+    constraints = _collect(kb, facts, display)
+    index = None
+    if release is not None and (explicit_build is not None or not release.on_pypi):
+        if release.torch < kb.index.local_labels_since:
+            notes.append("torch %s builds carry no +%s label, so pip cannot select the build by version; install "
+                         "it from %s" % (release.torch, explicit_build,
+                                         kb.index.url.replace("{build}", explicit_build or "")))
+        else:
+            index = kb.index_for(release, explicit_build or release.default_build)
+    return Generated(list(anchors), context, release, explicit_build, constraints, index, notes)
+
+
+def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional[str]:
+    labels = {a.local for a in anchors if a.name in ("torch",) + FAMILY and a.local}
+    if len(labels) > 1:
+        raise ImpossibleAnchor("anchors name different builds: %s" % ", ".join(sorted(labels)))
+    label = labels.pop() if labels else None
+    if build and label and build != label:
+        raise ImpossibleAnchor("--cuda %s contradicts the anchor's +%s build" % (build, label))
+    return build or label
+
+
+def _pair_family(kb, anchors, facts, python, explicit_build, add):
+    """Add the family pins (or bounds, for a range anchor) and return the selected release."""
+    specs = {a.name: a.specifier for a in anchors if a.name in ("torch",) + FAMILY}
+    notes: List[str] = []
+    if not specs:
+        return None, notes
+    releases = candidate_releases(kb, specs, python)
+    if len(releases) == 1:
+        release = releases[0]
+        check_build(kb, release, explicit_build)
+        for name, version in family_pins(kb, release, explicit_build).items():
+            add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources))
+        return release, notes
+    for member in ("torch",) + FAMILY:
+        versions = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases} - {None})
+        if versions:
+            bound = SpecifierSet(">=%s,<=%s" % (versions[0], versions[-1]))
+            add(member, _Fact(bound, PAIRING, tuple(s for r in releases for s in r.sources[:1])))
+    notes.append("the anchors admit %d torch releases (%s ... %s): family members are bounded, not pinned" % (
+        len(releases), releases[0].torch, releases[-1].torch))
+    return None, notes
+
+
+def _known(facts: Dict[str, List[_Fact]]) -> Dict[str, SpecifierSet]:
+    known = {}
+    for name, entries in facts.items():
+        plain = [f.specifier for f in entries if not f.marker]
+        known[name] = intersect(plain or [entries[0].specifier])
+    return known
+
+
+def _apply_rules(kb: KnowledgeBase, facts, context: Context, add) -> None:
+    """Apply every constraint rule whose trigger may hold, until nothing new is triggered."""
+    applied = set()
+    changed = True
+    while changed:
+        changed = False
+        known = _known(facts)
+        for rule in kb.rules:
+            if rule.kind != "constraint" or rule.id in applied:
+                continue
+            markers = [m for m in (may_hold(c, known, context) for c in rule.when) if m is not None]
+            if not markers:
+                continue
+            marker = "" if "" in markers else " or ".join("(%s)" % m if len(markers) > 1 else m for m in markers)
+            for name, spec in rule.require.items():
+                add(name, _Fact(spec, rule.id, rule.sources, marker))
+            applied.add(rule.id)
+            changed = True
+
+
+def _collect(kb: KnowledgeBase, facts: Dict[str, List[_Fact]], display: Dict[str, str]) -> List[Constraint]:
+    constraints: List[Constraint] = []
+    for name in _ordered(facts):
+        groups: Dict[str, List[_Fact]] = {}
+        for fact in facts[name]:
+            groups.setdefault(fact.marker, []).append(fact)
+        for marker in sorted(groups):
+            entries = groups[marker]
+            specs = [f.specifier for f in entries if str(f.specifier)]
+            if not specs:
+                continue
+            if not marker:
+                _check_satisfiable(kb, name, entries)
+            reasons = _unique(f.reason for f in entries)
+            sources = _unique(s for f in entries for s in f.sources)
+            constraints.append(Constraint(name, intersect(specs), marker, reasons, sources,
+                                          display.get(name, name)))
+    return constraints
+
+
+def _check_satisfiable(kb: KnowledgeBase, name: str, entries: List[_Fact]) -> None:
+    known_versions = [r.torch for r in kb.releases] if name == "torch" else [
+        r.family[name] for r in kb.releases if name in r.family]
+    if satisfiable([f.specifier for f in entries], known_versions):
+        return
+    parts = ["%s%s (%s)" % (name, f.specifier, _reason_text(f.reason)) for f in entries if str(f.specifier)]
+    raise ImpossibleAnchor("contradictory constraints on %s: %s" % (name, " vs ".join(parts)))
+
+
+def _reason_text(reason: str) -> str:
+    return {ANCHOR: "anchor", WITH: "--with", PAIRING: "torch family pairing"}.get(reason, "rule " + reason)
+
+
+def _ordered(facts: Dict[str, List[_Fact]]) -> List[str]:
+    family = [n for n in ("torch",) + FAMILY if n in facts]
+    return family + sorted(n for n in facts if n not in family)
+
+
+def _unique(items) -> List[str]:
+    seen: List[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen

@@ -1,0 +1,274 @@
+"""The knowledge base: TOML files in `pinguard/knowledge/`, loaded and validated on first use.
+
+A damaged entry raises `KnowledgeError` naming the file and the entry, so a bad edit to the data is caught the
+first time any command runs (and by the test suite), not as a wrong answer later.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pinguard.errors import KnowledgeError, UnknownPackage
+from pinguard.model import FAMILY, Condition, Release, Rule, compile_signature
+from pinguard.specs import normalize
+
+if sys.version_info >= (3, 11):
+    import tomllib as _toml
+else:  # pragma: no cover - exercised on the old Pythons pinguard supports
+    import tomli as _toml
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "knowledge")
+CONFIDENCE = ("H", "M", "L")
+RULE_KINDS = ("constraint", "diagnostic")
+SPECIAL_KEYS = ("python", "build", "gpu")
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """Where torch's non-PyPI builds are served."""
+
+    url: str
+    find_links: str
+    find_links_before: Version
+    local_labels_since: Version
+    torchaudio_labels_since: Version
+    sources: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    releases: Tuple[Release, ...]
+    index: IndexInfo
+    rules: Tuple[Rule, ...]
+    gpu: Mapping[str, Any]
+    conda_names: Mapping[str, str]
+
+    def release(self, torch: Version) -> Release:
+        for release in self.releases:
+            if release.torch == Version(torch.base_version):
+                return release
+        raise UnknownPackage("torch %s is not a known release (known: %s ... %s)" % (
+            torch, self.releases[0].torch, self.releases[-1].torch))
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def family_releases(self, member: str, version: Version) -> List[Release]:
+        """Torch releases whose paired `member` is `version` (ignoring a local label)."""
+        base = Version(version.base_version)
+        return [r for r in self.releases if r.family.get(member) == base]
+
+    def index_for(self, release: Release, build: str) -> Tuple[str, str]:
+        """(pip option, URL) that reaches `build` of `release`."""
+        if release.index:
+            return "--extra-index-url", release.index.replace("{build}", build)
+        if release.torch < self.index.find_links_before:
+            return "--find-links", self.index.find_links
+        return "--extra-index-url", self.index.url.replace("{build}", build)
+
+
+_CACHE: Dict[str, KnowledgeBase] = {}
+
+
+def load(directory: Optional[str] = None) -> KnowledgeBase:
+    """The knowledge base in `directory` (default: the shipped one), loaded once per process."""
+    directory = directory or os.environ.get("PINGUARD_KNOWLEDGE_DIR") or DATA_DIR
+    if directory not in _CACHE:
+        _CACHE[directory] = _load(directory)
+    return _CACHE[directory]
+
+
+def _read(directory: str, name: str, required: bool = True) -> Dict[str, Any]:
+    path = os.path.join(directory, name)
+    if not os.path.exists(path):
+        if required:
+            raise KnowledgeError("knowledge file %s is missing" % path)
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return _toml.load(handle)
+    except (OSError, _toml.TOMLDecodeError) as exc:
+        raise KnowledgeError("knowledge file %s is not valid TOML: %s" % (name, exc))
+
+
+def _load(directory: str) -> KnowledgeBase:
+    torch_data = _read(directory, "torch.toml")
+    rules_data = _read(directory, "rules.toml")
+    gpu_data = _read(directory, "gpu.toml", required=False)
+    names_data = _read(directory, "names.toml", required=False)
+    releases = tuple(_release(entry, i) for i, entry in enumerate(torch_data.get("release", [])))
+    if not releases:
+        raise KnowledgeError("torch.toml: no [[release]] entries")
+    seen = set()
+    for release in releases:
+        if release.torch in seen:
+            raise KnowledgeError("torch.toml: release %s is listed twice" % release.torch)
+        seen.add(release.torch)
+    rules = tuple(_rule(entry, i) for i, entry in enumerate(rules_data.get("rule", [])))
+    ids = [rule.id for rule in rules]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise KnowledgeError("rules.toml: duplicate rule ids: %s" % ", ".join(duplicates))
+    if names_data:
+        _sources(names_data.get("meta", {}), "names.toml: [meta]")
+    conda = {normalize(k): str(v) for k, v in names_data.get("conda", {}).items() if isinstance(v, str)}
+    return KnowledgeBase(
+        releases=tuple(sorted(releases, key=lambda r: r.torch)),
+        index=_index(torch_data.get("index")),
+        rules=rules,
+        gpu=gpu_data,
+        conda_names=conda,
+    )
+
+
+def _where(file: str, kind: str, index: int, entry: Mapping[str, Any]) -> str:
+    label = entry.get("id") or entry.get("torch") or "#%d" % (index + 1)
+    return "%s: %s %s" % (file, kind, label)
+
+
+def _sources(entry: Mapping[str, Any], where: str) -> Tuple[str, ...]:
+    sources = entry.get("sources")
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
+        raise KnowledgeError("%s has no sources (every fact needs at least one)" % where)
+    confidence = entry.get("confidence")
+    if not (isinstance(confidence, str) and confidence[:1] in CONFIDENCE):
+        raise KnowledgeError("%s has confidence %r (expected H, M or L)" % (where, confidence))
+    return tuple(sources)
+
+
+def _version(value: Any, where: str, key: str) -> Version:
+    try:
+        return Version(str(value))
+    except InvalidVersion:
+        raise KnowledgeError("%s: %s = %r is not a version" % (where, key, value))
+
+
+def _specifier(value: Any, where: str, key: str) -> SpecifierSet:
+    if not isinstance(value, str):
+        raise KnowledgeError("%s: %s must be a specifier string, not %r" % (where, key, value))
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        raise KnowledgeError("%s: %s = %r is not a valid PEP 440 specifier" % (where, key, value))
+
+
+def _strings(value: Any, where: str, key: str) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise KnowledgeError("%s: %s must be a list of strings" % (where, key))
+    return tuple(value)
+
+
+def _index(entry: Any) -> IndexInfo:
+    if not isinstance(entry, dict):
+        raise KnowledgeError("torch.toml: the [index] table is missing")
+    where = "torch.toml: [index]"
+    return IndexInfo(
+        url=str(entry.get("url", "")),
+        find_links=str(entry.get("find_links", "")),
+        find_links_before=_version(entry.get("find_links_before"), where, "find_links_before"),
+        local_labels_since=_version(entry.get("local_labels_since"), where, "local_labels_since"),
+        torchaudio_labels_since=_version(entry.get("torchaudio_labels_since"), where, "torchaudio_labels_since"),
+        sources=_sources(entry, where),
+    )
+
+
+def _release(entry: Mapping[str, Any], index: int) -> Release:
+    where = _where("torch.toml", "release", index, entry)
+    sources = _sources(entry, where)
+    family = {}
+    for member in FAMILY:
+        if member in entry:
+            family[member] = _version(entry[member], where, member)
+    builds = _strings(entry.get("builds"), where, "builds")
+    default = str(entry.get("default_build", ""))
+    on_pypi = bool(entry.get("on_pypi", True))
+    if on_pypi and default not in builds:
+        raise KnowledgeError("%s: default_build %r is not among its builds" % (where, default))
+    python = _strings(entry.get("python"), where, "python")
+    if not python:
+        raise KnowledgeError("%s: python list is empty" % where)
+    return Release(
+        torch=_version(entry.get("torch"), where, "torch"),
+        family=family,
+        python=python,
+        builds=builds,
+        default_build=default,
+        on_pypi=on_pypi,
+        index=entry.get("index"),
+        sources=sources,
+        confidence=str(entry["confidence"]),
+        note=str(entry.get("note", "")),
+    )
+
+
+def _packages(table: Mapping[str, Any], where: str, key: str) -> Dict[str, SpecifierSet]:
+    if not isinstance(table, dict):
+        raise KnowledgeError("%s: %s must be a table of package = specifier" % (where, key))
+    return {normalize(name): _specifier(spec, where, "%s.%s" % (key, name)) for name, spec in table.items()}
+
+
+def _condition(table: Any, where: str) -> Condition:
+    if not isinstance(table, dict):
+        raise KnowledgeError("%s: each `when` entry must be a table" % where)
+    packages = {k: v for k, v in table.items() if k not in SPECIAL_KEYS}
+    builds = table.get("build")
+    if isinstance(builds, str):
+        builds = [builds]
+    return Condition(
+        packages=_packages(packages, where, "when"),
+        python=_specifier(table["python"], where, "when.python") if "python" in table else None,
+        builds=_strings(builds, where, "when.build") if builds is not None else None,
+        gpu=_specifier(table["gpu"], where, "when.gpu") if "gpu" in table else None,
+    )
+
+
+def _rule(entry: Mapping[str, Any], index: int) -> Rule:
+    where = _where("rules.toml", "rule", index, entry)
+    rule_id = entry.get("id")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise KnowledgeError("%s has no id" % where)
+    sources = _sources(entry, where)
+    when = entry.get("when", {})
+    conditions = tuple(_condition(t, where) for t in (when if isinstance(when, list) else [when]))
+    require = _packages(entry.get("require", {}), where, "require")
+    alternatives = tuple(_packages(t, where, "alternatives") for t in entry.get("alternatives", []))
+    kind = entry.get("kind", "constraint")
+    if kind not in RULE_KINDS:
+        raise KnowledgeError("%s: kind %r is not one of %s" % (where, kind, ", ".join(RULE_KINDS)))
+    if kind == "constraint" and not any(c.packages for c in conditions):
+        raise KnowledgeError("%s: a constraint rule needs a package in `when` (else use kind = \"diagnostic\")" % where)
+    implicates = tuple(normalize(n) for n in _strings(entry.get("implicates"), where, "implicates")) or tuple(require)
+    signatures = tuple(compile_signature(p, where) for p in _strings(entry.get("signatures"), where, "signatures"))
+    summary = entry.get("summary")
+    if not isinstance(summary, str) or not summary:
+        raise KnowledgeError("%s has no summary" % where)
+    return Rule(
+        id=rule_id,
+        summary=summary.strip(),
+        when=conditions,
+        require=require,
+        alternatives=alternatives,
+        implicates=implicates,
+        signatures=signatures,
+        kind=kind,
+        sources=sources,
+        confidence=str(entry["confidence"]),
+        note=str(entry.get("note", "")),
+    )
+
+
+def describe_pythons(pythons: Sequence[str]) -> str:
+    if not pythons:
+        return "none"
+    return ", ".join(pythons)

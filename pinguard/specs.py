@@ -1,0 +1,119 @@
+"""Small helpers over `packaging` specifiers that packaging itself does not offer.
+
+`packaging` answers "does this version satisfy this set"; pinguard also needs "can these sets hold together"
+(is an anchor contradictory? can a rule's trigger hold under a range anchor?). Those are decided over a finite
+set of probe versions built from the boundaries the specifiers mention, which is exact for the comparison
+operators PEP 440 defines as long as the probes straddle every boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Optional, Set
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pinguard.errors import BadInput
+
+_BOUNDARY = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*(.+?)(\.\*)?$")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name, the key for every package lookup."""
+    return str(canonicalize_name(name))
+
+
+def parse_specifier(text: str, where: str = "") -> SpecifierSet:
+    """Parse a PEP 440 specifier set; ``where`` names the input for the error message."""
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise BadInput("invalid version specifier %r%s" % (text, " in " + where if where else ""))
+
+
+def parse_version(text: str, where: str = "") -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise BadInput("invalid version %r%s" % (text, " in " + where if where else ""))
+
+
+def _probes_around(version: Version) -> List[Version]:
+    release = list(version.release)
+    probes = [version, Version(".".join(map(str, release)))]
+    bumped = release[:-1] + [release[-1] + 1]
+    probes.append(Version(".".join(map(str, bumped))))
+    probes.append(Version(".".join(map(str, release + [1]))))
+    probes.append(Version(".".join(map(str, release + [0, 1]))))
+    if release[-1] > 0:
+        lowered = release[:-1] + [release[-1] - 1, 999]
+        probes.append(Version(".".join(map(str, lowered))))
+    elif len(release) > 1 and release[-2] > 0:
+        lowered = release[:-2] + [release[-2] - 1, 999]
+        probes.append(Version(".".join(map(str, lowered))))
+    return probes
+
+
+def probe_versions(specs: Iterable[SpecifierSet], extra: Iterable[Version] = ()) -> List[Version]:
+    """Versions that straddle every boundary mentioned in ``specs`` (plus ``extra`` known versions)."""
+    found: Set[Version] = {Version("0"), Version("0.0.1"), Version("99999")}
+    found.update(extra)
+    for spec_set in specs:
+        for spec in spec_set:
+            text = spec.version.rstrip("*").rstrip(".")
+            try:
+                found.update(_probes_around(Version(text)))
+            except InvalidVersion:
+                continue
+    return sorted(found)
+
+
+def satisfiable(specs: Iterable[SpecifierSet], known: Iterable[Version] = ()) -> bool:
+    """True when some version satisfies every set (pre-releases count only if a set names one)."""
+    specs = list(specs)
+    for version in probe_versions(specs, known):
+        if all(spec.contains(version, prereleases=True) for spec in specs):
+            return True
+    return False
+
+
+def intersect(specs: Iterable[SpecifierSet]) -> SpecifierSet:
+    """The conjunction of several specifier sets, with duplicate clauses dropped and a stable order."""
+    clauses = {str(s) for spec_set in specs for s in spec_set}
+    labelled = {c.split("+")[0] for c in clauses if c.startswith("==") and "+" in c}
+    clauses = {c for c in clauses if c not in labelled}  # ==1.10.0 is implied by ==1.10.0+cu113
+    return SpecifierSet(",".join(sorted(clauses, key=_clause_key)))
+
+
+def _clause_key(clause: str):
+    match = _BOUNDARY.match(clause)
+    if not match:
+        return (Version("0"), clause)
+    try:
+        return (Version(match.group(2).rstrip(".")), clause)
+    except InvalidVersion:
+        return (Version("0"), clause)
+
+
+def exact_version(spec: SpecifierSet) -> Optional[Version]:
+    """The version an ``==X`` (or ``===X``) set pins, else None."""
+    clauses = list(spec)
+    pins = [c for c in clauses if c.operator in ("==", "===") and not c.version.endswith("*")]
+    if len(pins) != 1:
+        return None
+    try:
+        return Version(pins[0].version)
+    except InvalidVersion:
+        return None
+
+
+def python_marker(spec: SpecifierSet) -> str:
+    """A PEP 508 marker expressing a specifier over the Python version."""
+    parts = []
+    for clause in sorted(spec, key=lambda c: str(c)):
+        version = clause.version
+        field = "python_version" if version.count(".") <= 1 and not version.endswith("*") else "python_full_version"
+        parts.append('%s %s "%s"' % (field, clause.operator, version))
+    return " and ".join(parts)
