@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--anchor", action="append", default=[], metavar="ANCHOR", help="repeatable")
     chk.add_argument("--python", metavar="X.Y")
     chk.add_argument("--json", action="store_true", help="machine-readable output")
+    fx = commands.add_parser("fix", help="repair a crashed pin list while keeping the anchor")
+    fx.add_argument("--env", metavar="FILE", help="the crashed environment: name==version lines (- = stdin)")
+    fx.add_argument("--mission", metavar="FILE", help="a debug-mission file (environment, Python, traceback, anchor)")
+    fx.add_argument("--anchor", action="append", default=[], metavar="REQ", help="the pin that must stay; repeatable")
+    fx.add_argument("--python", metavar="X.Y", help="the target Python (not the one pinguard runs on)")
+    fx.add_argument("--traceback", metavar="FILE", help="the crash text")
+    fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: sm_75)")
+    fx.add_argument("--format", choices=("pins", "explain", "json"), default="pins")
+    fx.add_argument("--offline", action="store_true", help="use the metadata cache only (PINGUARD_OFFLINE=1)")
     return parser
 
 
@@ -130,7 +139,79 @@ def _print_check(result, anchors, count: int) -> None:
         print("note: %s" % note, file=sys.stderr)
 
 
-COMMANDS = {"generate": cmd_generate, "check": cmd_check}
+DEFAULT_GPU = "7.5"
+DEFAULT_GPU_TEXT = ("no --gpu given: assuming an NVIDIA Turing GPU (sm_75, e.g. RTX 2080 Ti, the debug missions' "
+                    "host); pass --gpu sm_XY or --gpu auto to change it")
+
+
+def _gpu(text: Optional[str]):
+    """(compute capability or None, what was assumed) for --gpu sm_XY | X.Y | auto | none."""
+    if text is None:
+        return Version(DEFAULT_GPU), DEFAULT_GPU_TEXT
+    value = text.strip().lower()
+    if value in ("none", "cpu"):
+        return None, "no GPU (--gpu %s): GPU-specific rules do not apply" % text
+    if value == "auto":
+        from pinguard.sources.gpu_probe import probe_compute_capability
+
+        found, how = probe_compute_capability()
+        if found is None:
+            return None, "--gpu auto: no GPU seen (%s); GPU-specific rules do not apply" % how
+        return found, "--gpu auto: compute capability %s (%s)" % (found, how)
+    digits = value[3:] if value.startswith("sm_") else value.replace(".", "")
+    if not digits.isdigit() or len(digits) < 2:
+        raise BadInput("--gpu takes sm_XY (e.g. sm_75, sm_86), X.Y, auto or none, not %r" % text)
+    return Version("%s.%s" % (digits[:-1], digits[-1])), "--gpu: compute capability %s.%s" % (digits[:-1], digits[-1])
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from pinguard.adapters.fix_output import render_fix
+    from pinguard.engines.fix import fix
+    from pinguard.model import Anchor
+    from pinguard.sources.index import IndexClient
+    from pinguard.sources.metadata import IndexPackageData
+    from pinguard.sources.mission import parse_mission
+    from pinguard.sources.pins import parse_pins, read_text
+
+    kb = kb_module.load()
+    traceback = ""
+    if args.mission:
+        if args.env:
+            raise BadInput("give either --mission or --env, not both")
+        mission = parse_mission(read_text(args.mission), args.mission)
+        env_text, where = "\n".join(mission.env), args.mission
+        anchor_texts = args.anchor or [a for a in [mission.anchor] if a]
+        python_text = args.python or mission.python
+        traceback = mission.traceback
+    elif args.env:
+        env_text, where = read_text(args.env), args.env
+        anchor_texts, python_text = args.anchor, args.python
+    else:
+        raise BadInput("give the environment with --env FILE (or a debug-mission file with --mission FILE)")
+    if args.traceback:
+        traceback = read_text(args.traceback)
+    if not anchor_texts:
+        raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0")
+    if not python_text:
+        raise BadInput("give the target Python with --python X.Y")
+    python = parse_python(python_text)
+    anchors = [Anchor.parse(a) for a in anchor_texts]
+    env = parse_pins(env_text, where, python=None)
+    gpu, assumption = _gpu(args.gpu)
+    import logging
+
+    logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
+    client = IndexClient(offline=args.offline, progress=sys.stderr.isatty())
+    data = IndexPackageData(client, python)
+    result = fix(kb, data, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
+    sys.stdout.write(render_fix(kb, result, args.format))
+    if not result.ok:
+        print("pinguard: no repair: %s" % result.impossible, file=sys.stderr)
+        return EXIT_FOUND
+    return EXIT_OK
+
+
+COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -37,6 +37,7 @@ class IndexInfo:
     find_links: str
     find_links_before: Version
     local_labels_since: Version
+    labelled_default_since: Version
     torchaudio_labels_since: Version
     sources: Tuple[str, ...]
 
@@ -63,9 +64,16 @@ class KnowledgeBase:
         raise KeyError(rule_id)
 
     def family_releases(self, member: str, version: Version) -> List[Release]:
-        """Torch releases whose paired `member` is `version` (ignoring a local label)."""
-        base = Version(version.base_version)
-        return [r for r in self.releases if r.family.get(member) == base]
+        """Torch releases `member` `version` is built for (ignoring a local label)."""
+        return [r for r in self.releases if r.pairs_with(member, version)]
+
+    def labelled_builds(self, release: Release) -> List[str]:
+        """Builds of `release` published with a `+label` (so a version pin can select them)."""
+        if release.torch < self.index.local_labels_since:
+            return []
+        return [b for b in release.builds
+                if b != release.default_build or release.torch >= self.index.labelled_default_since
+                or not release.on_pypi]
 
     def index_for(self, release: Release, build: str) -> Tuple[str, str]:
         """(pip option, URL) that reaches `build` of `release`."""
@@ -178,6 +186,7 @@ def _index(entry: Any) -> IndexInfo:
         find_links=str(entry.get("find_links", "")),
         find_links_before=_version(entry.get("find_links_before"), where, "find_links_before"),
         local_labels_since=_version(entry.get("local_labels_since"), where, "local_labels_since"),
+        labelled_default_since=_version(entry.get("labelled_default_since"), where, "labelled_default_since"),
         torchaudio_labels_since=_version(entry.get("torchaudio_labels_since"), where, "torchaudio_labels_since"),
         sources=_sources(entry, where),
     )
@@ -198,9 +207,15 @@ def _release(entry: Mapping[str, Any], index: int) -> Release:
     python = _strings(entry.get("python"), where, "python")
     if not python:
         raise KnowledgeError("%s: python list is empty" % where)
+    also = {}
+    for member, versions in (entry.get("also") or {}).items():
+        if member not in FAMILY:
+            raise KnowledgeError("%s: also.%s is not a torch family member" % (where, member))
+        also[member] = tuple(_version(v, where, "also." + member) for v in _strings(versions, where, "also"))
     return Release(
         torch=_version(entry.get("torch"), where, "torch"),
         family=family,
+        also=also,
         python=python,
         builds=builds,
         default_build=default,

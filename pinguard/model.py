@@ -34,6 +34,7 @@ class Release:
 
     torch: Version
     family: Mapping[str, Version]  # torchvision/torchaudio/torchtext/torchdata -> paired release
+    also: Mapping[str, Tuple[Version, ...]]  # other member releases that pin this torch too (torchvision 0.8.0)
     python: Tuple[str, ...]
     builds: Tuple[str, ...]
     default_build: str
@@ -42,6 +43,11 @@ class Release:
     sources: Tuple[str, ...]
     confidence: str
     note: str = ""
+
+    def pairs_with(self, member: str, version: Version) -> bool:
+        """True when `member` `version` (local label ignored) is built for this torch release."""
+        base = Version(version.base_version)
+        return self.family.get(member) == base or base in self.also.get(member, ())
 
     def supports_python(self, python: Version) -> bool:
         return "%d.%d" % (python.major, python.minor) in self.python

@@ -64,7 +64,7 @@ def check(kb: KnowledgeBase, pins: Sequence[Pin], anchors: Sequence[Anchor],
             report(violation)
     elif torch is not None:
         result.notes.append("torch %s is not a release pinguard knows; family pairing not checked" % torch)
-    for violation in _build_mix(kb, installed):
+    for violation in _build_mix(kb, installed, release):
         report(violation)
     for violation in _rules(kb, installed, context):
         report(violation)
@@ -94,7 +94,7 @@ def _family(kb: KnowledgeBase, release: Release, installed: Mapping[str, Version
         if version is None:
             continue
         paired = release.family.get(member)
-        if paired is not None and Version(version.base_version) == paired:
+        if release.pairs_with(member, version):
             continue
         packages = {"torch": torch_text, member: str(version)}
         if member in anchored and "torch" not in anchored:
@@ -129,28 +129,56 @@ def _related_sources(kb: KnowledgeBase, member: str, version: Version,
     return tuple(related)
 
 
-def _build_mix(kb: KnowledgeBase, installed: Mapping[str, Version]) -> List[Violation]:
+def _build_mix(kb: KnowledgeBase, installed: Mapping[str, Version], release: Optional[Release]) -> List[Violation]:
+    """Builds for different CUDA versions side by side: family labels, nvidia-*-cuNN wheels, cupy-cudaNN."""
     violations = []
-    labels = {n: installed[n].local for n in ("torch",) + FAMILY
-              if n in installed and installed[n].local}
+    labels = {n: installed[n].local for n in ("torch",) + FAMILY if n in installed and installed[n].local}
+    if labels and release is not None:  # a plain pin of a CUDA-built member is PyPI's default build
+        for name in ("torch",) + FAMILY:
+            if name in installed and name not in labels and name not in ("torchtext", "torchdata") and (
+                    name != "torchaudio" or installed[name] >= kb.index.torchaudio_labels_since):
+                labels[name] = release.default_build
+    torch_label = labels.get("torch")
     if len(set(labels.values())) > 1:
-        sources = _rule_sources(kb, "torchvision-cuda-mismatch")
-        fix = tuple("%s==%s+%s" % (n, Version(str(installed[n])).base_version, labels.get("torch", ""))
-                    for n in labels if n != "torch" and labels.get("torch") and labels[n] != labels["torch"])
+        fix = tuple("%s==%s" % (n, labelled(kb, release, n, Version(installed[n].base_version), torch_label)
+                                 if release is not None else "%s+%s" % (installed[n].base_version, torch_label))
+                    for n in sorted(labels) if n != "torch" and torch_label and labels[n] != torch_label)
         violations.append(Violation(BUILD_MIX, "torch family builds for different CUDA versions: %s" % ", ".join(
             "%s +%s" % (n, l) for n, l in sorted(labels.items())), {n: str(installed[n]) for n in labels},
-            fix, sources))
+            fix, _rule_sources(kb, "torchvision-cuda-mismatch")))
+    torch_major = _cuda_major(torch_label) if torch_label else None
     majors: Dict[str, List[str]] = {}
     for name in installed:
-        match = _NVIDIA_CU.match(name)
-        if match:
-            majors.setdefault(match.group(1), []).append(name)
+        nvidia, cupy = _NVIDIA_CU.match(name), _CUPY_CU.match(name)
+        if nvidia:
+            majors.setdefault(nvidia.group(1), []).append(name)
+        elif cupy and torch_major is not None and _cupy_major(cupy.group(1)) != torch_major:
+            wanted = ("cupy-cuda%sx" % torch_major,) if int(torch_major) >= 11 else ()
+            violations.append(Violation(
+                BUILD_MIX, "%s is built for CUDA %s but torch %s is built for CUDA %s" % (
+                    name, _cupy_major(cupy.group(1)), installed["torch"], torch_major),
+                {name: str(installed[name]), "torch": str(installed["torch"])}, wanted,
+                _rule_sources(kb, "cupy-cudart-symbol")))
+    if torch_major is not None and majors:
+        majors.setdefault(torch_major, []).append("torch")
     if len(majors) > 1:
         packages = {n: str(installed[n]) for names in majors.values() for n in names}
-        violations.append(Violation(BUILD_MIX, "NVIDIA CUDA wheels of different CUDA majors side by side: %s" % (
-            ", ".join("cu%s" % m for m in sorted(majors))), packages, (),
+        violations.append(Violation(BUILD_MIX, "CUDA %s builds side by side (%s)" % (
+            " and ".join(sorted(majors)), ", ".join(sorted(packages))), packages, (),
             _rule_sources(kb, "torchvision-cuda-mismatch")))
     return violations
+
+
+def _cuda_major(label: str) -> Optional[str]:
+    """cu113 -> "11", cu102 -> "10", cu130 -> "13"; None for cpu/rocm."""
+    if not label.startswith("cu") or not label[2:].isdigit():
+        return None
+    return label[2:-1]
+
+
+def _cupy_major(suffix: str) -> str:
+    """cupy-cuda11x -> "11"; cupy-cuda102 -> "10"; cupy-cuda113 -> "11"."""
+    return suffix if len(suffix) <= 2 else suffix[:-1]
 
 
 def _rule_sources(kb: KnowledgeBase, rule_id: str) -> Tuple[str, ...]:

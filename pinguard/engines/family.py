@@ -96,7 +96,7 @@ def check_build(kb: KnowledgeBase, release: Release, build: Optional[str]) -> Op
 
 def labelled(kb: KnowledgeBase, release: Release, member: str, version: Version, build: Optional[str]) -> str:
     """The version string to pin: with `+build` where that build carries labels for this package."""
-    if build is None or release.torch < kb.index.local_labels_since:
+    if build is None or build not in kb.labelled_builds(release):
         return str(version)
     if member in ("torchtext", "torchdata"):
         return str(version)

@@ -68,7 +68,10 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
     constraints = _collect(kb, facts, display)
     index = None
     if release is not None and (explicit_build is not None or not release.on_pypi):
-        if release.torch < kb.index.local_labels_since:
+        if explicit_build == release.default_build and explicit_build not in kb.labelled_builds(release):
+            notes.append("%s is PyPI's default build of torch %s, published without a label: plain pins" % (
+                explicit_build, release.torch))
+        elif release.torch < kb.index.local_labels_since:
             notes.append("torch %s builds carry no +%s label, so pip cannot select the build by version; install "
                          "it from %s" % (release.torch, explicit_build,
                                          kb.index.url.replace("{build}", explicit_build or "")))

@@ -1,0 +1,66 @@
+"""Render a `FixResult`: bare pins (the missions' mandate), an explanation, or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from pinguard.engines.fix import FixResult
+from pinguard.kb import KnowledgeBase
+
+
+def render_fix(kb: KnowledgeBase, result: FixResult, fmt: str) -> str:
+    if fmt == "json":
+        return _json(result)
+    if fmt == "explain":
+        return _explain(result)
+    if not result.ok:
+        return ""
+    return "".join("%s==%s\n" % pin for pin in result.pins)
+
+
+def _json(result: FixResult) -> str:
+    payload = {
+        "ok": result.ok,
+        "pins": ["%s==%s" % pin for pin in result.pins] if result.ok else None,
+        "changes": [{"name": c.display, "before": c.before, "after": c.after, "rules": c.reasons}
+                    for c in result.changes],
+        "diagnoses": [{"rule": d.rule.id, "summary": d.rule.summary, "signature": d.signature,
+                       "implicated": list(d.implicated), "trigger_holds": d.holds, "sources": list(d.rule.sources),
+                       "confidence": d.rule.confidence} for d in result.diagnoses],
+        "violations_before": result.violations_before,
+        "assumptions": result.assumptions,
+        "index": {"option": result.index_hint[0], "url": result.index_hint[1]} if result.index_hint else None,
+        "considered": result.considered,
+        "impossible": result.impossible,
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def _explain(result: FixResult) -> str:
+    lines = []
+    if result.diagnoses:
+        lines.append("diagnosis:")
+        for diagnosis in result.diagnoses[:3]:
+            rule = diagnosis.rule
+            lines.append("  [%s] %s" % (rule.id, rule.summary))
+            lines.append("    matched: /%s/" % diagnosis.signature)
+            lines.append("    implicates: %s; trigger %s for these pins; confidence %s" % (
+                ", ".join(diagnosis.implicated), "holds" if diagnosis.holds else "does not hold", rule.confidence))
+            lines.append("    source: %s" % ", ".join(rule.sources[:3]))
+    else:
+        lines.append("diagnosis: no rule's error signature matches the traceback")
+    for violation in result.violations_before:
+        lines.append("  check: %s" % violation)
+    lines.append("assumed: %s" % "; ".join(result.assumptions) if result.assumptions else "assumed: nothing")
+    if result.ok:
+        lines.append("changes:" if result.changes else "changes: none")
+        for change in result.changes:
+            lines.append("  %s %s -> %s  (%s)" % (change.display, change.before, change.after,
+                                                 ", ".join(change.reasons)))
+        if result.index_hint:
+            lines.append("index: the +build pins are not on PyPI: pip install %s %s" % result.index_hint)
+    else:
+        lines.append("no repair: %s" % result.impossible)
+    for considered in result.considered:
+        lines.append("considered: %s" % considered)
+    return "\n".join(lines) + "\n"

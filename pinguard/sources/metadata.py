@@ -1,0 +1,149 @@
+"""Package data for a target Python and platform, from the package index: which versions can be installed there,
+and what each one declares it requires. Fetched lazily, in parallel where asked, through the index cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.version import Version
+
+from pinguard.errors import PinguardError, UnknownPackage
+from pinguard.sources.index import FileInfo, IndexClient
+
+_MANYLINUX = ["manylinux_2_%d_x86_64" % minor for minor in range(35, 4, -1)] + [
+    "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
+
+
+def target_tags(python: Version) -> Set[Tag]:
+    """Wheel tags a CPython `python` on Linux x86_64 accepts."""
+    version = (python.major, python.minor)
+    abi = "cp%d%d%s" % (version[0], version[1], "m" if version < (3, 8) else "")
+    tags = set(cpython_tags(python_version=version, abis=[abi, "abi3", "none"], platforms=_MANYLINUX))
+    tags.update(compatible_tags(python_version=version, interpreter="cp%d%d" % version, platforms=_MANYLINUX))
+    return tags
+
+
+def target_environment(python: Version) -> Dict[str, str]:
+    environment = default_environment()
+    environment.update({
+        "python_version": "%d.%d" % (python.major, python.minor),
+        "python_full_version": "%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0),
+        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
+        "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": "",
+    })
+    return environment
+
+
+class IndexPackageData:
+    """What the resolver needs about real packages, for one target Python on Linux x86_64."""
+
+    def __init__(self, client: IndexClient, python: Version) -> None:
+        self.client = client
+        self.python = python
+        self.tags = target_tags(python)
+        self.environment = target_environment(python)
+        self._lock = threading.Lock()
+        self._files: Dict[str, Dict[Version, List[FileInfo]]] = {}
+        self._requires: Dict[Tuple[str, Version], List[Requirement]] = {}
+
+    def _by_version(self, name: str) -> Dict[Version, List[FileInfo]]:
+        if name not in self._files:
+            grouped: Dict[Version, List[FileInfo]] = {}
+            for info in self.client.project(name):
+                grouped.setdefault(info.version, []).append(info)
+            with self._lock:
+                self._files[name] = grouped
+        return self._files[name]
+
+    def _usable(self, files: Sequence[FileInfo], allow_yanked: bool) -> List[FileInfo]:
+        """Files installable on the target: a matching wheel first, then an sdist."""
+        ranked = []
+        for info in files:
+            if info.yanked and not allow_yanked:
+                continue
+            if info.requires_python and not _python_ok(info.requires_python, self.python):
+                continue
+            if info.is_wheel:
+                if info.tags & self.tags:
+                    ranked.append((0, info))
+            else:
+                ranked.append((1, info))
+        return [info for _, info in sorted(ranked, key=lambda pair: pair[0])]
+
+    def versions(self, name: str, keep: Optional[Version] = None) -> List[Version]:
+        """Versions with a file installable on the target (`keep` is admitted even if yanked)."""
+        available = []
+        for version, files in self._by_version(name).items():
+            if self._usable(files, allow_yanked=(version == keep)):
+                available.append(version)
+        return sorted(available)
+
+    def exists(self, name: str) -> bool:
+        try:
+            return bool(self._by_version(name))
+        except UnknownPackage:
+            return False
+
+    def requires(self, name: str, version: Version) -> List[Requirement]:
+        """Requires-Dist of `name` `version` that apply on the target (extras dropped)."""
+        key = (name, version)
+        if key in self._requires:
+            return self._requires[key]
+        files = self._usable(self._by_version(name).get(Version(version.base_version), []) or
+                             self._by_version(name).get(version, []), allow_yanked=True)
+        requirements: List[Requirement] = []
+        if files:
+            metadata = self.client.metadata(files[0])
+            for line in metadata.requires_dist:
+                try:
+                    requirement = Requirement(line)
+                except InvalidRequirement:
+                    continue
+                if requirement.marker is not None and not requirement.marker.evaluate(self.environment):
+                    continue
+                requirements.append(requirement)
+        with self._lock:
+            self._requires[key] = requirements
+        return requirements
+
+    def _page_quietly(self, name: str) -> None:
+        try:
+            self._by_version(name)
+        except PinguardError:
+            pass
+
+    def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
+        """Fetch the metadata of many (name, version) pairs in parallel (errors surface later, one by one)."""
+        pins = list(pins)
+        names = sorted({name for name, _ in pins})
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self._page_quietly, names))
+        wanted = []
+        for name, version in pins:
+            try:
+                files = self._usable(self._by_version(name).get(version, []), allow_yanked=True)
+            except PinguardError:
+                continue
+            if files:
+                wanted.append(files[0])
+        if wanted:
+            try:
+                self.client.metadata_many(wanted)
+            except PinguardError:
+                pass
+
+
+def _python_ok(requires_python: str, python: Version) -> bool:
+    try:
+        spec = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return True
+    full = Version("%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0))
+    return spec.contains(full, prereleases=True)
