@@ -79,6 +79,15 @@ def satisfiable(specs: Iterable[SpecifierSet], known: Iterable[Version] = ()) ->
     return False
 
 
+def implies(specs: Iterable[SpecifierSet], other: SpecifierSet) -> bool:
+    """True when every version allowed by all of `specs` is allowed by `other` too."""
+    specs = list(specs)
+    for version in probe_versions(specs + [other]):
+        if all(s.contains(version, prereleases=True) for s in specs) and not other.contains(version, prereleases=True):
+            return False
+    return True
+
+
 def intersect(specs: Iterable[SpecifierSet]) -> SpecifierSet:
     """The conjunction of several specifier sets, with duplicate clauses dropped and a stable order."""
     clauses = {str(s) for spec_set in specs for s in spec_set}

@@ -63,7 +63,7 @@ def test_more_than_40_rules_each_with_sources_confidence_and_compiled_signatures
 
 def test_rules_from_the_issue_are_present(kb):
     ids = {r.id for r in kb.rules}
-    for rule_id in ("setuptools-distutils-version", "yapf-verify", "pillow-PILLOW_VERSION", "numpy2-abi",
+    for rule_id in ("setuptools-distutils-version", "yapf-verify", "pillow-pillow-version", "numpy2-abi",
                     "protobuf4-descriptors", "librosa-numba-decorators", "tv03-libcudart90", "torch180-cudnn",
                     "cuda-arch-missing"):
         assert rule_id in ids, rule_id

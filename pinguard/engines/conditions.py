@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -36,9 +36,17 @@ def _gpu_ok(condition: Condition, context: Context) -> bool:
     return context.gpu is not None and condition.gpu.contains(context.gpu, prereleases=True)
 
 
-def may_hold(condition: Condition, known: Mapping[str, SpecifierSet], context: Context) -> Optional[str]:
-    """None when the condition cannot hold; else the PEP 508 marker it needs ("" = none)."""
+def may_hold(condition: Condition, known: Mapping[str, SpecifierSet], context: Context,
+             constrained: Iterable[str] = ()) -> Optional[str]:
+    """None when the condition cannot hold; else the PEP 508 marker it needs ("" = none).
+
+    Entries on `constrained` packages (the ones the rule's `require` bounds) describe the broken range, not the
+    trigger: the bound is emitted whether or not the package is known yet, which is the point of a constraint.
+    """
+    constrained = set(constrained)
     for name, spec in condition.packages.items():
+        if name in constrained:
+            continue
         if name not in known or not satisfiable([known[name], spec]):
             return None
     if not (_build_ok(condition, context) and _gpu_ok(condition, context)):

@@ -19,7 +19,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pinguard.engines.check import check
+from pinguard.engines.check import BUILD_MIX, check
+from pinguard.engines.generate import PAIRING
 from pinguard.errors import BadInput, PinguardError
 from pinguard.kb import KnowledgeBase
 from pinguard.model import FAMILY, Anchor, Context, Pin, Release, Rule
@@ -33,6 +34,7 @@ except ImportError:  # pragma: no cover - a declared dependency
     Resolver = None  # type: ignore
 
 FAMILY_ALL = ("torch",) + FAMILY
+STRUCTURAL = (PAIRING, BUILD_MIX)  # findings fixed alongside any diagnosis: family pairing, mixed CUDA builds
 MAX_ROUNDS = 6
 
 
@@ -282,6 +284,8 @@ class _Fixer:
         self.rules = rules
         self.current: Dict[str, Version] = {p.name: p.version for p in env if p.version is not None}
         self.names = set(self.current)
+        self.anchored = {a.name: a for a in anchors}
+        self.free: Set[str] = set()
 
     def context_for(self, candidate: Optional[Candidate]) -> Context:
         torch = candidate.version if candidate is not None and candidate.name == "torch" else self.current.get(
@@ -308,6 +312,8 @@ class _Fixer:
                 if spec is None or not spec.contains(candidate.version, prereleases=True):
                     continue
                 others = [n for n in condition.packages if n != candidate.name and n not in rule.require]
+                if any(n in self.free for n in others):
+                    continue  # that package's own candidates carry this rule as a dependency
                 if not all(n in self.current and condition.packages[n].contains(self.current[n], prereleases=True)
                            for n in others):
                     continue
@@ -339,11 +345,15 @@ class _Fixer:
         return deps
 
     def resolve(self, free: Set[str], root_specs: Mapping[str, SpecifierSet]) -> Dict[str, Version]:
+        self.free = set(free)
         provider = _Provider(self, free, root_specs)
         requirements = []
         for name, version in self.current.items():
             if name in free:
-                requirements.append(Req(name, root_specs.get(name, SpecifierSet()), "root"))
+                specs = [root_specs.get(name, SpecifierSet())]
+                if name in self.anchored:
+                    specs.append(self.anchored[name].specifier)
+                requirements.append(Req(name, intersect(specs), "root"))
             else:
                 requirements.append(Req(name, SpecifierSet("==%s" % version), "pinned"))
         result = Resolver(provider, BaseReporter()).resolve(requirements, max_rounds=2000)
@@ -408,6 +418,8 @@ def fix(kb: KnowledgeBase, data: PackageData, env: Sequence[Pin], anchors: Seque
     for diagnosis in diagnoses[:1] + [d for d in diagnoses[1:] if d.holds]:
         implicated.update(diagnosis.implicated)
     for violation in violations:
+        if diagnoses and violation.rule not in STRUCTURAL:
+            continue  # with a diagnosed crash, other rule findings are left alone (smallest change)
         for line in violation.fix:
             try:
                 implicated.add(normalize(Requirement(line).name))

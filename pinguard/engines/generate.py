@@ -14,7 +14,7 @@ from pinguard.engines.family import candidate_releases, check_build, family_pins
 from pinguard.errors import BadInput, ImpossibleAnchor
 from pinguard.kb import KnowledgeBase
 from pinguard.model import FAMILY, Anchor, Constraint, Context, Release
-from pinguard.specs import intersect, normalize, satisfiable
+from pinguard.specs import implies, intersect, normalize, satisfiable
 
 PAIRING = "torch-family-pairing"
 ANCHOR = "anchor"
@@ -131,7 +131,7 @@ def _apply_rules(kb: KnowledgeBase, facts, context: Context, add) -> None:
         for rule in kb.rules:
             if rule.kind != "constraint" or rule.id in applied:
                 continue
-            markers = [m for m in (may_hold(c, known, context) for c in rule.when) if m is not None]
+            markers = [m for m in (may_hold(c, known, context, rule.require) for c in rule.when) if m is not None]
             if not markers:
                 continue
             marker = "" if "" in markers else " or ".join("(%s)" % m if len(markers) > 1 else m for m in markers)
@@ -154,11 +154,23 @@ def _collect(kb: KnowledgeBase, facts: Dict[str, List[_Fact]], display: Dict[str
                 continue
             if not marker:
                 _check_satisfiable(kb, name, entries)
+            entries = _without_implied(entries)
+            specs = [f.specifier for f in entries if str(f.specifier)]
             reasons = _unique(f.reason for f in entries)
             sources = _unique(s for f in entries for s in f.sources)
             constraints.append(Constraint(name, intersect(specs), marker, reasons, sources,
                                           display.get(name, name)))
     return constraints
+
+
+def _without_implied(entries: List[_Fact]) -> List[_Fact]:
+    """Drop bounds the others already imply (`<70` next to `<59.6`; anything next to the pin it admits)."""
+    kept = list(entries)
+    for fact in sorted(entries, key=lambda f: (f.reason == ANCHOR, f.reason == PAIRING)):
+        others = [f.specifier for f in kept if f is not fact and str(f.specifier)]
+        if fact.reason != ANCHOR and others and implies(others, fact.specifier):
+            kept.remove(fact)
+    return kept
 
 
 def _check_satisfiable(kb: KnowledgeBase, name: str, entries: List[_Fact]) -> None:
