@@ -124,7 +124,8 @@ def main():
     parser.add_argument("--cases", default=DEFAULT_CASES)
     parser.add_argument("--cold", type=int, default=10, help="cases timed with a cold cache (0 = all)")
     parser.add_argument("--uv", action="store_true", help="also count answers uv pip compile resolves")
-    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="a line per case: time, changes")
+    parser.add_argument("--cache-dir", help="keep the warm cache here between runs (default: a temporary one)")
     args = parser.parse_args()
     import logging
 
@@ -133,7 +134,7 @@ def main():
     with open(args.cases) as handle:
         cases = [json.loads(line) for line in handle if line.strip()]
     workdir = tempfile.mkdtemp(prefix="pinguard-bench-")
-    warm_cache = os.path.join(workdir, "warm")
+    warm_cache = args.cache_dir or os.path.join(workdir, "warm")
     for case in cases:  # fill the cache once
         run_case(kb, case, warm_cache)
     rows, warm, answers = [], [], []
@@ -146,7 +147,8 @@ def main():
             answers.append(answer)
         if args.verbose or not result[0]:
             changed = [l for l in (answer or []) if l not in case["env"]]
-            print("%-60s %s %s" % (case["id"], "ok  " if result[0] else "FAIL", error or " ".join(changed)))
+            print("%-58s %s %5.2fs outside=%d %s" % (case["id"], "ok  " if result[0] else "FAIL", seconds, result[4],
+                                                  error or " ".join(changed)))
     cold_cases = cases if args.cold == 0 else cases[:: max(1, len(cases) // args.cold)][: args.cold]
     cold = []
     for case in cold_cases:

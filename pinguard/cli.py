@@ -6,12 +6,29 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from packaging.version import InvalidVersion, Version
-
-from pinguard import __version__, kb as kb_module
+from pinguard import __version__
 from pinguard.errors import BadInput, PinguardError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+# Heavy modules (packaging's specifiers, the knowledge base) are imported where they are used, so that
+# `pinguard pip install` can start pip before paying for them (see pinguard/adapters/pip_guard.py).
+
+
+class _KnowledgeModule:
+    """`kb_module.load()` without importing pinguard.kb at start-up."""
+
+    @staticmethod
+    def load():
+        from pinguard import kb
+
+        return kb.load()
+
+
+kb_module = _KnowledgeModule()
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -21,7 +38,9 @@ class _Parser(argparse.ArgumentParser):
         raise BadInput("%s (see `%s --help`)" % (message, self.prog))
 
 
-def parse_python(text: Optional[str]) -> Optional[Version]:
+def parse_python(text: Optional[str]) -> Optional["Version"]:
+    from packaging.version import InvalidVersion, Version
+
     if text is None:
         return None
     try:
@@ -52,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--anchor", action="append", default=[], metavar="ANCHOR", help="repeatable")
     chk.add_argument("--python", metavar="X.Y")
     chk.add_argument("--json", action="store_true", help="machine-readable output")
+    chk.add_argument("--prefix", metavar="PATH", help="check a conda environment (its conda-meta records and what "
+                     "pip put beside them) instead of a pin list; anchors default to the ones init recorded")
     fx = commands.add_parser("fix", help="repair a crashed pin list while keeping the anchor")
     fx.add_argument("--env", metavar="FILE", help="the crashed environment: name==version lines (- = stdin)")
     fx.add_argument("--mission", metavar="FILE", help="a debug-mission file (environment, Python, traceback, anchor)")
@@ -61,6 +82,32 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: sm_75)")
     fx.add_argument("--format", choices=("pins", "explain", "json"), default="pins")
     fx.add_argument("--offline", action="store_true", help="use the metadata cache only (PINGUARD_OFFLINE=1)")
+
+    ini = commands.add_parser("init", help="protect an environment: pip.conf, UV_CONSTRAINT, uv.toml, --hook")
+    ini.add_argument("anchors", nargs="*", metavar="ANCHOR", help="e.g. torch==1.10.0 (default: the recorded ones)")
+    ini.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the one running "
+                     "pinguard); Python 3.6+")
+    ini.add_argument("--prefix", metavar="PATH", help="the environment's directory instead of --python (a conda "
+                     "environment without a Python of its own works too)")
+    ini.add_argument("--cuda", metavar="VARIANT", help="torch build: cu113, cpu ... (default: PyPI's)")
+    ini.add_argument("--hook", action="store_true", help="also install the in-process guard (a .pth file)")
+    ini.add_argument("--project", action="append", default=[], metavar="DIR",
+                     help="also write DIR/uv.toml constraint-dependencies; repeatable")
+    ini.add_argument("--undo", action="store_true", help="restore every file init changed, byte for byte")
+    ini.add_argument("--json", action="store_true", help="machine-readable output")
+
+    commands.add_parser("pip", help="pinguard pip install [--python PATH] [--rewrite] [--dry-run] [--json] "
+                        "ARGS...: a guarded pip install", add_help=False)
+    commands.add_parser("uv", help="pinguard uv pip install [same options] ARGS...: a guarded uv pip install",
+                        add_help=False)
+
+    doc = commands.add_parser("doctor", help="inspect a live environment: anchor, builds, GPU, pip-over-conda, "
+                              "RECORDs, pip check")
+    doc.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: this one)")
+    doc.add_argument("--json", action="store_true", help="machine-readable output")
+
+    jdg = commands.add_parser("_judge")  # the install hook's judge: plan JSON on stdin, verdict JSON on stdout
+    jdg.add_argument("--prefix", required=True)
     return parser
 
 
@@ -86,6 +133,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if getattr(args, "prefix", None):
+        return cmd_check_prefix(args)
     from pinguard.engines.check import check
     from pinguard.model import Anchor
     from pinguard.sources.mission import is_mission, parse_mission
@@ -119,6 +168,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FOUND if result.violations else EXIT_OK
 
 
+# --- conda (issue 4): `pinguard check --prefix PATH` -----------------------------------------------------------
+
+
+def cmd_check_prefix(args: argparse.Namespace) -> int:
+    """`check --prefix`: a conda environment read from its conda-meta records (adapters/conda_env.check_prefix)."""
+    from pinguard.adapters.conda_env import check_prefix
+
+    if args.file not in (None, "-"):
+        raise BadInput("give either a pin list FILE or --prefix PATH, not both")
+    kb = kb_module.load()
+    result, anchors, count, python_text = check_prefix(kb, args.prefix, args.anchor, parse_python(args.python))
+    if args.json:
+        print(json.dumps({
+            "prefix": os.path.abspath(args.prefix),
+            "anchors": [a.text for a in anchors],
+            "python": python_text,
+            "clean": not result.violations,
+            "violations": [v.as_dict() for v in result.violations],
+            "notes": result.notes,
+        }, indent=2))
+    else:
+        _print_check(result, anchors, count)
+    return EXIT_FOUND if result.violations else EXIT_OK
+
+
+# --- end conda ---------------------------------------------------------------------------------------------------
+
+
 def _print_check(result, anchors, count: int) -> None:
     label = ", ".join(a.text for a in anchors)
     if not result.violations:
@@ -146,6 +223,8 @@ DEFAULT_GPU_TEXT = ("no --gpu given: assuming an NVIDIA Turing GPU (sm_75, e.g. 
 
 def _gpu(text: Optional[str]):
     """(compute capability or None, what was assumed) for --gpu sm_XY | X.Y | auto | none."""
+    from packaging.version import Version
+
     if text is None:
         return Version(DEFAULT_GPU), DEFAULT_GPU_TEXT
     value = text.strip().lower()
@@ -211,12 +290,103 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix}
+def cmd_init(args: argparse.Namespace) -> int:
+    from pinguard.adapters import protect
+
+    if args.undo:
+        if args.anchors or args.cuda or args.hook or args.project:
+            raise BadInput("--undo takes no anchors and no other option than --python")
+        env, state, restored, edited = protect.undo(args.python, args.prefix)
+        if args.json:
+            print(json.dumps({"prefix": env.prefix, "restored": restored, "edited_since_init": edited}, indent=2))
+        else:
+            print("pinguard: restored %d file%s in %s to what they were before init" % (
+                len(restored), "" if len(restored) == 1 else "s", env.prefix))
+            for path in restored:
+                print("  %s" % path)
+        for path in edited:
+            print("pinguard: note: %s had been edited since init; those edits are gone" % path, file=sys.stderr)
+        return EXIT_OK
+    result = protect.init(args.anchors, args.python, args.cuda, args.hook, args.project, args.prefix)
+    from pinguard.adapters.install_state import describe
+
+    if args.json:
+        payload = describe(result.state)
+        payload.update({"written": result.written, "notes": result.notes, "constraints": result.constraints,
+                        "pip": result.env.pip})
+        print(json.dumps(payload, indent=2))
+        return EXIT_OK
+    env = result.env
+    print("pinguard: %s (Python %s, pip %s) is anchored to %s (%d constraints)" % (
+        env.prefix, env.python_text or "none", env.pip or "not installed", " ".join(result.state.anchors),
+        result.constraints))
+    roles = {f.path: f.role for f in result.state.files}
+    for path in result.written:
+        print("  %-16s %s" % (roles.get(path, ""), path))
+    for note in result.notes:
+        print("  note: %s" % note)
+    print("  undo: pinguard init --undo%s" % (" --python %s" % args.python if args.python else
+                                              " --prefix %s" % args.prefix if args.prefix else ""))
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pinguard.adapters import doctor_report
+
+    facts, findings = doctor_report.run(args.python)
+    text = doctor_report.render_json(facts, findings) if args.json else doctor_report.render_text(facts, findings)
+    sys.stdout.write(text)
+    return EXIT_FOUND if any(f.severity == "error" for f in findings) else EXIT_OK
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from pinguard.adapters.pip_guard import hook_judge
+
+    print(json.dumps(hook_judge(args.prefix, sys.stdin.read())))
+    return EXIT_OK
+
+
+def cmd_guarded(argv: Sequence[str]) -> int:
+    """`pinguard pip install ARGS...` and `pinguard uv pip install ARGS...` (not argparse: ARGS are pip's)."""
+    from pinguard.adapters.pip_args import split_guard_args
+
+    tool = argv[0]
+    rest = list(argv[1:])
+    if tool == "uv":
+        if not rest or rest[0] != "pip":
+            raise BadInput("pinguard uv guards `uv pip install` only: pinguard uv pip install ARGS...")
+        rest = rest[1:]
+    if not rest or rest[0] in ("-h", "--help"):
+        raise BadInput("usage: pinguard %s install [--python PATH] [--rewrite] [--dry-run] [--json] [--anchor REQ] "
+                       "ARGS..." % ("pip" if tool == "pip" else "uv pip"))
+    if rest[0] != "install":
+        raise BadInput("pinguard guards `install` only, not `%s`; run %s directly" % (rest[0], tool))
+    guard = split_guard_args(rest[1:], tool)
+    if tool == "pip":
+        from pinguard.adapters.pip_session import preflight
+
+        started = preflight(guard)  # pip starts now, while pinguard loads what it judges with
+        try:
+            from pinguard.adapters.pip_guard import pip_install
+        except BaseException:
+            if started[2] is not None:
+                started[2].finish("stop")
+            raise
+        return pip_install(guard, started)
+    from pinguard.adapters.uv_guard import uv_install
+
+    return uv_install(guard)
+
+
+COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor,
+            "_judge": cmd_judge}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] in ("pip", "uv"):
+            return cmd_guarded(argv)
         parser = build_parser()
         args = parser.parse_args(argv)
         if not args.command:

@@ -14,6 +14,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from pinguard.conda_names import CondaNames
+from pinguard.conda_names import legacy_table as legacy_names
+from pinguard.conda_names import parse as parse_names
 from pinguard.errors import KnowledgeError, UnknownPackage
 from pinguard.model import FAMILY, Condition, Release, Rule, compile_signature
 from pinguard.specs import normalize
@@ -48,7 +51,8 @@ class KnowledgeBase:
     index: IndexInfo
     rules: Tuple[Rule, ...]
     gpu: Mapping[str, Any]
-    conda_names: Mapping[str, str]
+    conda_names: Mapping[str, str]  # PyPI -> conda, where the names differ (see `names` for both ways)
+    names: CondaNames = CondaNames()
 
     def release(self, torch: Version) -> Release:
         for release in self.releases:
@@ -126,15 +130,18 @@ def _load(directory: str) -> KnowledgeBase:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise KnowledgeError("rules.toml: duplicate rule ids: %s" % ", ".join(duplicates))
-    if names_data:
-        _sources(names_data.get("meta", {}), "names.toml: [meta]")
-    conda = {normalize(k): str(v) for k, v in names_data.get("conda", {}).items() if isinstance(v, str)}
+    if names_data.get("meta"):
+        _sources(names_data["meta"], "names.toml: [meta]")
+    names = parse_names(names_data)
+    conda = {k: v for k, v in names.to_conda.items() if k != v}
+    conda.update(legacy_names(names_data))
     return KnowledgeBase(
         releases=tuple(sorted(releases, key=lambda r: r.torch)),
         index=_index(torch_data.get("index")),
         rules=rules,
         gpu=gpu_data,
         conda_names=conda,
+        names=names,
     )
 
 

@@ -81,18 +81,19 @@ def render_uv(kb: KnowledgeBase, result: Generated) -> str:
     return "\n".join(lines) + "\n"
 
 
-def conda_name(kb: KnowledgeBase, name: str) -> str:
+def conda_name(kb: KnowledgeBase, name: str) -> Optional[str]:
+    """conda's name for PyPI `name` (knowledge/names.toml); None when the package is published on PyPI only."""
+    names = getattr(kb, "names", None)
+    if names is not None and names.entries:
+        return names.conda_name(name)
     return kb.conda_names.get(name, name)
 
 
 def conda_spec(specifier: SpecifierSet) -> str:
-    """PEP 440 specifier -> conda MatchSpec version; local labels are builds in conda, not versions."""
-    parts = []
-    for clause in sorted(specifier, key=str):
-        version = clause.version.split("+")[0]
-        operator = "==" if clause.operator == "===" else clause.operator
-        parts.append("%s%s" % (operator, version))
-    return ",".join(parts)
+    """PEP 440 specifier -> conda MatchSpec version (pinguard/conda_spec.py `from_pep440`)."""
+    from pinguard.conda_spec import from_pep440
+
+    return from_pep440(specifier)
 
 
 def _cuda_dotted(build: str) -> Optional[str]:
@@ -117,6 +118,9 @@ def render_conda(kb: KnowledgeBase, result: Generated) -> str:
                                                         "python_full_version": _xy(result) + ".0"}):
                 continue
         name = conda_name(kb, constraint.name)
+        if name is None:
+            lines.append("# not a conda package (PyPI only): %s  # %s" % (constraint.requirement, _reasons(constraint)))
+            continue
         spec = conda_spec(constraint.specifier)
         build = ""
         if constraint.name == "torch" and result.explicit_build:

@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - a declared dependency
 FAMILY_ALL = ("torch",) + FAMILY
 STRUCTURAL = (PAIRING, BUILD_MIX)  # findings fixed alongside any diagnosis: family pairing, mixed CUDA builds
 MAX_ROUNDS = 6
+MAX_RESOLVER_ROUNDS = 400  # per attempt; a plan that needs more is dropped for the next one
 
 
 class PackageData:
@@ -328,9 +329,19 @@ class _Fixer:
                         if not required.contains(candidate.version, prereleases=True):
                             return True, []
                     elif name in self.names:
+                        if self._anchor_blocks(name, required):
+                            return True, []  # cheap: no point asking the resolver to move an anchor
                         extra.append(Req(name, required, rule.id))
                 break
         return False, extra
+
+    def _anchor_blocks(self, name: str, required: SpecifierSet) -> bool:
+        """An anchor pinned to versions outside `required` (build labels aside) can never satisfy it."""
+        anchor = self.anchored.get(name)
+        if anchor is None or anchor.version is None:
+            return False
+        return not required.contains(anchor.version, prereleases=True) and not required.contains(
+            Version(anchor.version.base_version), prereleases=True)
 
     def excluded(self, candidate: Candidate) -> bool:
         return self._rule_effects(candidate)[0]
@@ -356,7 +367,7 @@ class _Fixer:
                 requirements.append(Req(name, intersect(specs), "root"))
             else:
                 requirements.append(Req(name, SpecifierSet("==%s" % version), "pinned"))
-        result = Resolver(provider, BaseReporter()).resolve(requirements, max_rounds=2000)
+        result = Resolver(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_RESOLVER_ROUNDS)
         return {name: candidate.version for name, candidate in result.mapping.items()}
 
 
@@ -428,7 +439,12 @@ def fix(kb: KnowledgeBase, data: PackageData, env: Sequence[Pin], anchors: Seque
     implicated &= names
     if "torch" in implicated or any(n in implicated for n in FAMILY):
         implicated.update(n for n in FAMILY_ALL if n in names and (n not in anchored or _admits_builds(anchored[n])))
-    rules = [r for r in kb.rules if r.kind == "constraint"] + [d.rule for d in diagnoses if d.rule.kind != "constraint"]
+    # Rules the pins already break but the crash does not point at stay out of the search: moving packages to
+    # satisfy them would be a change nobody asked for (the environment ran that far with them).
+    diagnosed = {d.rule.id for d in diagnoses}
+    already = {v.rule for v in violations} - diagnosed
+    rules = [r for r in kb.rules if r.kind == "constraint" and r.id not in already] + [
+        d.rule for d in diagnoses if d.rule.kind != "constraint"]
     fixer = _Fixer(kb, family_data, env, anchors, python, gpu, rules)
 
     result = FixResult([(p.display, str(p.version)) for p in env], [], diagnoses,

@@ -74,6 +74,16 @@ def _pins(versions: Mapping[str, str]) -> List[Pin]:
     return pins
 
 
+def _holds(anchor: Anchor, version: Optional[str]) -> bool:
+    """Does `version` satisfy the anchor? (None = absent; a version PEP 440 cannot read does not.)"""
+    if version is None:
+        return False
+    try:
+        return anchor.specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def _key(violation: Violation) -> tuple:
     return (violation.rule, tuple(sorted(violation.packages)), violation.fix)
 
@@ -91,15 +101,21 @@ def judge(kb: KnowledgeBase, installed: Sequence[Installed], planned: Mapping[st
     changes = [Change(n, before.get(n), after.get(n)) for n in sorted(set(before) | set(after))
                if before.get(n) != after.get(n)]
     refusals: List[Violation] = []
+    warnings_before: List[Violation] = []
     for anchor in anchors:
         old, new = before.get(anchor.name), after.get(anchor.name)
-        if old is not None and new != old:
+        if old is not None and new != old and (_holds(anchor, old) or not _holds(anchor, new)):
             what = "remove it" if new is None else "replace %s with %s" % (old, new)
             refusals.append(Violation(ANCHOR_CHANGED, "the plan would %s, but the environment is anchored to %s" % (
                 what, anchor.text), {anchor.name: old}, (anchor.text,), ()))
-        elif new is not None and not anchor.specifier.contains(Version(new), prereleases=True):
+        elif new is not None and new != old and not _holds(anchor, new):
             refusals.append(Violation(ANCHOR_CHANGED, "the plan would install %s %s, outside the anchor %s" % (
                 anchor.name, new, anchor.text), {anchor.name: new}, (anchor.text,), ()))
+        elif new is not None and new == old and not _holds(anchor, new):
+            # already broken before this plan: a warning; a plan that moves it back into the anchor is allowed above
+            warnings_before.append(Violation(ANCHOR_CHANGED, "%s %s does not satisfy the anchor %s (it did not before "
+                                             "this plan either)" % (anchor.name, new, anchor.text), {anchor.name: new},
+                                             (anchor.text,), ()))
     for change in changes:
         owner = owners.get(change.name, "")
         if change.before is not None and owner and owner != installer and owner == "conda":
@@ -110,7 +126,7 @@ def judge(kb: KnowledgeBase, installed: Sequence[Installed], planned: Mapping[st
                                       ("https://github.com/conda/conda/issues/11559",)))
     old_keys = {_key(v) for v in check(kb, _pins(before), anchors, python=python).violations}
     changed = {c.name for c in changes}
-    warnings: List[Violation] = []
+    warnings: List[Violation] = list(warnings_before)
     for violation in check(kb, _pins(after), anchors, python=python).violations:
         if violation.rule == ANCHOR_CHANGED:
             continue  # judged above with the before/after view

@@ -1,0 +1,108 @@
+"""uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it does read UV_CONSTRAINT. pinguard sets it when
+the environment is activated and restores it on `deactivate`:
+
+- a virtual environment's `bin/activate` (sh, bash, zsh) gets two marked blocks: one at the top of `deactivate`
+  (restore the previous UV_CONSTRAINT) and one at the end (save it, then append pinguard's file);
+- a conda prefix gets `etc/conda/activate.d/pinguard-uv.sh` and `etc/conda/deactivate.d/pinguard-uv.sh`.
+
+Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone. Pure text functions; the caller
+writes the files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from typing import Optional, Tuple
+
+BEGIN = "# >>> pinguard: uv obeys this environment's constraints (pinguard init --undo removes this) >>>"
+END = "# <<< pinguard <<<"
+_DEACTIVATE = re.compile(r"^deactivate\s*\(\)\s*\{\s*$", re.MULTILINE)
+
+RESTORE = """\
+    {begin}
+    if [ -n "${{_PINGUARD_UV_CONSTRAINT_SET:-}}" ] ; then
+        if [ -n "${{_PINGUARD_OLD_UV_CONSTRAINT:-}}" ] ; then
+            UV_CONSTRAINT="${{_PINGUARD_OLD_UV_CONSTRAINT}}"
+            export UV_CONSTRAINT
+        else
+            unset UV_CONSTRAINT
+        fi
+        unset _PINGUARD_OLD_UV_CONSTRAINT _PINGUARD_UV_CONSTRAINT_SET
+    fi
+    {end}
+"""
+
+SET = """\
+{begin}
+_PINGUARD_OLD_UV_CONSTRAINT="${{UV_CONSTRAINT:-}}"
+_PINGUARD_UV_CONSTRAINT_SET=1
+UV_CONSTRAINT="${{UV_CONSTRAINT:+${{UV_CONSTRAINT}} }}"{path}
+export UV_CONSTRAINT
+{end}
+"""
+
+CONDA_ACTIVATE = """\
+# pinguard: uv obeys this environment's constraints (pinguard init --undo removes this file)
+export _PINGUARD_OLD_UV_CONSTRAINT="${{UV_CONSTRAINT:-}}"
+export UV_CONSTRAINT="${{UV_CONSTRAINT:+${{UV_CONSTRAINT}} }}"{path}
+"""
+
+CONDA_DEACTIVATE = """\
+# pinguard: restore UV_CONSTRAINT (pinguard init --undo removes this file)
+if [ -n "${_PINGUARD_OLD_UV_CONSTRAINT:-}" ] ; then
+    export UV_CONSTRAINT="${_PINGUARD_OLD_UV_CONSTRAINT}"
+else
+    unset UV_CONSTRAINT
+fi
+unset _PINGUARD_OLD_UV_CONSTRAINT
+"""
+
+
+def activate_script(prefix: str) -> Optional[str]:
+    path = os.path.join(prefix, "bin", "activate")
+    return path if os.path.isfile(path) else None
+
+
+def conda_scripts(prefix: str) -> Tuple[str, str]:
+    return (os.path.join(prefix, "etc", "conda", "activate.d", "pinguard-uv.sh"),
+            os.path.join(prefix, "etc", "conda", "deactivate.d", "pinguard-uv.sh"))
+
+
+def strip_blocks(text: str) -> str:
+    """`text` without pinguard's marked blocks."""
+    lines = text.splitlines(True)
+    kept, inside = [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            continue
+        if inside and stripped == END:
+            inside = False
+            continue
+        if not inside:
+            kept.append(line)
+    return "".join(kept)
+
+
+def with_uv_constraint(text: str, constraints: str) -> Tuple[str, bool]:
+    """(new activate text, whether deactivate restores UV_CONSTRAINT)."""
+    base = strip_blocks(text)
+    match = _DEACTIVATE.search(base)
+    restores = match is not None
+    if match is not None:
+        insert = match.end() + 1 if base[match.end():match.end() + 1] == "\n" else match.end()
+        base = base[:insert] + RESTORE.format(begin=BEGIN, end=END) + base[insert:]
+    if base and not base.endswith("\n"):
+        base += "\n"
+    return base + SET.format(begin=BEGIN, end=END, path=shlex.quote(constraints)), restores
+
+
+def conda_activate(constraints: str) -> str:
+    return CONDA_ACTIVATE.format(path=shlex.quote(constraints))
+
+
+def conda_deactivate() -> str:
+    return CONDA_DEACTIVATE

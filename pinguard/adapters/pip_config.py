@@ -1,0 +1,137 @@
+"""The environment's own pip configuration, `sys.prefix/pip.conf` (pip's "site" level), made to name pinguard's
+constraints file: `[install] constraint = ...` and, for pip 26.2+ (which stopped applying constraints to isolated
+build environments, pypa/pip#14094), `[install] build-constraint = ...`.
+
+pip reads one value per key: a site-level `[install] constraint` replaces a `constraint` set at the global or user
+level (this machine's /etc/pip.conf, say). So the value written keeps every constraint file pip applied before
+(read with `pip config list`) and adds pinguard's; pip splits the value on whitespace. Everything else in the
+file is kept as it was, line for line; `pinguard init --undo` restores the original bytes.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import urllib.request
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from pinguard.errors import BadInput
+
+MARK = "# pinguard: the next key is managed by `pinguard init` (`pinguard init --undo` restores this file)"
+KEYS = ("constraint", "build-constraint")
+_SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$")
+_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_.-]+)\s*[=:]")
+
+
+def config_file_value(path: str) -> str:
+    """How to name a file in pip's configuration: its path, or a file: URL when the path has whitespace."""
+    if any(ch.isspace() for ch in path):
+        return "file:" + urllib.request.pathname2url(path)
+    return path
+
+
+def parse(text: str, where: str) -> configparser.RawConfigParser:
+    """Parse like pip does (RawConfigParser); a damaged file is BadInput naming it."""
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text, source=where)
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput("%s is not a valid pip configuration file (%s); fix it or remove it" % (where, first))
+    return parser
+
+
+def _normalize_key(key: str) -> str:
+    return key.strip().lower().replace("_", "-")
+
+
+def effective(values: Mapping[str, str], key: str) -> List[str]:
+    """The files pip would apply for `key` in `pip install` today: install.<key>, else global.<key>."""
+    for section in ("install", "global"):
+        value = values.get("%s.%s" % (section, key))
+        if value is not None:
+            return value.split()
+    return []
+
+
+def file_values(parser: configparser.RawConfigParser) -> Dict[str, str]:
+    """`section.key` -> value of one file (used when pip cannot be asked)."""
+    values = {}
+    for section in parser.sections():
+        for key, value in parser.items(section):
+            values["%s.%s" % (section, _normalize_key(key))] = value
+    return values
+
+
+def merge(text: Optional[str], where: str, ours: str, pip_values: Mapping[str, str],
+          build: bool) -> str:
+    """The new pip.conf text: `text` (None = no file yet) with pinguard's constraint (and build-constraint)."""
+    parser = parse(text or "", where)
+    values = dict(file_values(parser))
+    values.update(pip_values)  # pip's merged view (all levels) wins over this one file's
+    keys = {"constraint": _union(effective(values, "constraint"), ours)}
+    if build:
+        keys["build-constraint"] = _union(effective(values, "build-constraint"), ours)
+    lines = (text or "").splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start, end = _section(lines, "install")
+    block = _block(keys)
+    if start is None:
+        if lines and lines[-1].strip():
+            lines.append("\n")
+        lines.append("[install]\n")
+        lines.extend(block)
+        return "".join(lines)
+    body = lines[start + 1:end]
+    kept = _without_keys(body, set(keys))
+    return "".join(lines[:start + 1] + block + kept + lines[end:])
+
+
+def _union(existing: Sequence[str], ours: str) -> List[str]:
+    result = [v for v in existing if v != ours]
+    result.append(ours)
+    return result
+
+
+def _block(keys: Mapping[str, List[str]]) -> List[str]:
+    block = []
+    for key, files in keys.items():
+        block.append(MARK + "\n")
+        block.append("%s = %s\n" % (key, files[0]))
+        block.extend("    %s\n" % f for f in files[1:])
+    return block
+
+
+def _section(lines: Sequence[str], name: str):
+    """(index of the `[name]` header, index of the next header or len) or (None, None)."""
+    start = None
+    for index, line in enumerate(lines):
+        match = _SECTION.match(line.strip())
+        if match is None:
+            continue
+        if start is not None:
+            return start, index
+        if match.group("name").strip() == name:
+            start = index
+    if start is None:
+        return None, None
+    return start, len(lines)
+
+
+def _without_keys(body: Sequence[str], keys: set) -> List[str]:
+    """Body lines minus the given keys (with their continuation lines and pinguard's marker comment)."""
+    kept: List[str] = []
+    skipping = False
+    for line in body:
+        if line.rstrip("\n") == MARK:
+            continue
+        if skipping and line[:1] in (" ", "\t") and line.strip():
+            continue
+        skipping = False
+        match = _KEY.match(line)
+        if match and _normalize_key(match.group("key")) in keys:
+            skipping = True
+            continue
+        kept.append(line)
+    return kept

@@ -1,0 +1,413 @@
+"""Read a conda environment from disk: `conda-meta/*.json` records, `conda-meta/pinned`, the Python packages in
+site-packages (to see pip-over-conda double installs), and the build strings of pytorch and its family.
+
+Two speeds:
+- `scan_records(prefix)` reads only the directory listing: conda names each record file `NAME-VERSION-BUILD.json`
+  (and ignores a record whose contents disagree with its file name), so name, version and build come for free.
+  The conda plugin uses this: a real environment's records hold tens of MB of file lists (pytorch's alone several
+  MB), far too much to parse on every `conda install`. `peek_record` reads the channel of the few records that
+  matter from the head of the file (conda writes the keys sorted, `channel` before `files`).
+- `read_records(prefix)` parses every record (name, version, build, channel, subdir, depends, files) and says which
+  file is damaged, in one line (`check --prefix`, `doctor`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from pinguard.errors import BadInput
+from pinguard.lightrecord import Record
+
+META = "conda-meta"
+PINNED = os.path.join(META, "pinned")
+ANCHOR_FILE = "pinguard.toml"
+UNKNOWN_CHANNEL = "<unknown>"
+SMALL_RECORD = 64 * 1024  # records below this size are parsed whole even on the fast path
+_HEAD = 8192
+_CHANNEL_IN_HEAD = re.compile(r'"(?:channel|schannel)"\s*:\s*"([^"]*)"')
+_PYTORCH_CUDA = re.compile(r"(?:^|_)cuda(\d+)\.(\d+)")  # pytorch channel: py3.7_cuda11.3_cudnn8.2.0_0
+_FORGE_CUDA = re.compile(r"(?:^|_)cuda(\d{2,3})(?=_|py|h|$)")  # conda-forge: cuda112py39h..., cuda120_py310h...
+_FAMILY_CU = re.compile(r"(?:^|_)cu(\d{2,3})(?=_|$)")  # pytorch channel torchvision: py37_cu113
+_CPU = re.compile(r"(?:^|_)cpu(?=_|$)")
+_ROCM = re.compile(r"(?:^|_)rocm(\d+(?:\.\d+)*)")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name (= pinguard.specs.normalize, without importing `packaging`: the conda hooks' light path)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class CondaMetaError(BadInput):
+    """A conda-meta record pinguard cannot read; the message names the file."""
+
+
+class CondaRecord(Record):
+    """One installed conda package: name, version, build, build_number, channel (canonical: pytorch,
+    conda-forge, defaults, <unknown>; "" = not read), subdir, depends, files, path (its conda-meta file)."""
+
+    __slots__ = _fields = ("name", "version", "build", "build_number", "channel", "subdir", "depends", "files",
+                           "path")
+    _defaults = {"build_number": 0, "channel": "", "subdir": "", "depends": (), "files": (), "path": ""}
+
+    @property
+    def dist(self) -> str:
+        return "%s-%s-%s" % (self.name, self.version, self.build)
+
+    def describe(self) -> str:
+        return "%s%s" % (self.dist, " (%s)" % self.channel if self.channel else "")
+
+
+class PythonDist(Record):
+    """A distribution in site-packages (`*.dist-info` / `*.egg-info`): name (normalized), version, installer
+    (INSTALLER contents: pip, conda, uv; "" when absent), path."""
+
+    __slots__ = _fields = ("name", "version", "installer", "path")
+
+
+class TorchBuild(Record):
+    """What a pytorch (or torchvision / torchaudio) conda build string says about its backend: kind ("cuda", "cpu",
+    "rocm", "unknown"), cuda ((11, 3) or None), flavor ("pytorch" for cudaX.Y / cuXYZ builds, "conda-forge" for
+    cudaXYZ... builds, "")."""
+
+    __slots__ = _fields = ("kind", "cuda", "flavor")
+    _defaults = {"cuda": None, "flavor": ""}
+
+    @property
+    def label(self) -> Optional[str]:
+        """The PyPI local label of the same build: cu113, cpu, rocm4.2; None when unknown."""
+        if self.kind == "cuda" and self.cuda:
+            return "cu%d%d" % self.cuda
+        if self.kind == "cpu":
+            return "cpu"
+        return None
+
+    def describe(self) -> str:
+        if self.kind == "cuda" and self.cuda:
+            return "CUDA %d.%d" % self.cuda
+        return {"cpu": "CPU only", "rocm": "ROCm"}.get(self.kind, "an unknown backend")
+
+
+def parse_build(build: str) -> TorchBuild:
+    """The backend of a pytorch-family conda build string (py3.7_cuda11.3_cudnn8.2.0_0, cuda120_py310h..., cpu_...)."""
+    text = build.lower()
+    found = _PYTORCH_CUDA.search(text)
+    if found:
+        return TorchBuild("cuda", (int(found.group(1)), int(found.group(2))), "pytorch")
+    found = _FORGE_CUDA.search(text)
+    if found:
+        return TorchBuild("cuda", _split_cuda(found.group(1)), "conda-forge")
+    found = _FAMILY_CU.search(text)
+    if found:
+        return TorchBuild("cuda", _split_cuda(found.group(1)), "pytorch")
+    if _CPU.search(text):
+        return TorchBuild("cpu")
+    if _ROCM.search(text):
+        return TorchBuild("rocm")
+    return TorchBuild("unknown")
+
+
+def _split_cuda(digits: str) -> Tuple[int, int]:
+    """"113" -> (11, 3), "120" -> (12, 0), "92" -> (9, 2), "102" -> (10, 2)."""
+    return int(digits[:-1]), int(digits[-1])
+
+
+def channel_name(value: str) -> str:
+    """Canonical channel name of a record's `channel` / `schannel` / `url` value."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if value == UNKNOWN_CHANNEL or value.startswith("<"):
+        return UNKNOWN_CHANNEL
+    if "://" not in value:
+        return value.strip("/")
+    scheme, _, rest = value.partition("://")
+    host, _, path = rest.partition("/")
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[-1].endswith((".tar.bz2", ".conda")):
+        parts = parts[:-1]
+    if parts and re.match(r"^(noarch|linux|osx|win|emscripten|wasi|zos)(-|$)", parts[-1]):
+        parts = parts[:-1]
+    if scheme == "file":
+        return "local:/" + "/".join(parts)
+    if host.endswith("repo.anaconda.com") and parts[:1] == ["pkgs"]:
+        return "defaults" if parts[1:2] in (["main"], ["r"], ["msys2"], ["free"]) else "/".join(parts)
+    if parts and parts[0] == "t" and len(parts) > 2:  # token URLs: /t/<token>/<channel>
+        parts = parts[2:]
+    return "/".join(parts) or host
+
+
+def split_dist(filename: str) -> Tuple[str, str, str]:
+    """`pytorch-1.10.0-py3.7_cuda11.3_cudnn8.2.0_0.json` -> (pytorch, 1.10.0, py3.7_cuda11.3_cudnn8.2.0_0)."""
+    stem = os.path.basename(filename)
+    if stem.endswith(".json"):
+        stem = stem[:-5]
+    parts = stem.rsplit("-", 2)
+    if len(parts) != 3 or not all(parts):
+        raise CondaMetaError("conda-meta/%s is not named NAME-VERSION-BUILD.json" % os.path.basename(filename))
+    return parts[0], parts[1], parts[2]
+
+
+def is_conda_prefix(prefix: str) -> bool:
+    return os.path.isdir(os.path.join(prefix, META))
+
+
+def record_files(prefix: str) -> List[str]:
+    directory = os.path.join(prefix, META)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        raise CondaMetaError("%s is not a conda environment (it has no conda-meta/ directory)" % prefix)
+    except OSError as exc:
+        raise CondaMetaError("cannot list %s: %s" % (directory, exc.strerror or exc))
+    return [os.path.join(directory, n) for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
+
+
+def scan_records(prefix: str) -> Tuple[List[CondaRecord], List[str]]:
+    """Records from the file names alone (fast path) and a note for each file that is not NAME-VERSION-BUILD."""
+    records, notes = [], []
+    for path in record_files(prefix):
+        try:
+            name, version, build = split_dist(path)
+        except CondaMetaError as exc:
+            notes.append(str(exc))
+            continue
+        records.append(CondaRecord(name, version, build, path=path))
+    return records, notes
+
+
+def scan_index(prefix: str) -> Dict[str, Tuple[str, str]]:
+    """conda name -> (version, build) from the record file names alone: the lightest read of an environment."""
+    index = {}
+    for path in record_files(prefix):
+        parts = os.path.basename(path)[:-5].rsplit("-", 2)
+        if len(parts) == 3 and all(parts):
+            index[parts[0]] = (parts[1], parts[2])
+    return index
+
+
+def peek_record(record: CondaRecord) -> CondaRecord:
+    """`record` with its channel filled in, reading as little of its file as possible.
+
+    A small file is parsed whole (so damage is seen); a large one is read from its head, where conda's sorted keys
+    put `channel`. Raises CondaMetaError naming the file when it is unreadable or damaged."""
+    path = record.path
+    try:
+        size = os.path.getsize(path)
+        if size <= SMALL_RECORD:
+            return load_record(path)
+        with io.open(path, "rb") as handle:
+            head = handle.read(_HEAD).decode("utf-8", "replace")
+    except OSError as exc:
+        raise CondaMetaError("cannot read %s: %s" % (_short(path), exc.strerror or exc))
+    if not head.lstrip().startswith("{"):
+        raise CondaMetaError("%s is damaged: it is not a JSON object" % _short(path))
+    found = _CHANNEL_IN_HEAD.search(head)
+    channel = channel_name(found.group(1)) if found else ""
+    return CondaRecord(record.name, record.version, record.build, record.build_number, channel,
+                       record.subdir, record.depends, record.files, path)
+
+
+def load_record(path: str) -> CondaRecord:
+    """Parse one conda-meta record; a damaged one is a CondaMetaError naming the file and the fault."""
+    where = _short(path)
+    try:
+        with io.open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        raise CondaMetaError("cannot read %s: %s" % (where, exc.strerror or exc))
+    except UnicodeDecodeError:
+        raise CondaMetaError("%s is damaged: not UTF-8 text" % where)
+    except ValueError as exc:
+        raise CondaMetaError("%s is damaged: not valid JSON (%s)" % (where, str(exc).split(":")[0]))
+    if not isinstance(data, dict):
+        raise CondaMetaError("%s is damaged: not a JSON object" % where)
+    missing = [k for k in ("name", "version", "build") if not isinstance(data.get(k), str) or not data.get(k)]
+    if missing:
+        raise CondaMetaError("%s is damaged: no %s" % (where, ", ".join(missing)))
+    channel = data.get("schannel") or data.get("channel") or data.get("url") or ""
+    files = data.get("files") or ()
+    depends = data.get("depends") or ()
+    try:
+        build_number = int(data.get("build_number") or 0)
+    except (TypeError, ValueError):
+        build_number = 0
+    return CondaRecord(
+        name=data["name"], version=data["version"], build=data["build"], build_number=build_number,
+        channel=channel_name(str(channel)), subdir=str(data.get("subdir") or ""),
+        depends=tuple(str(d) for d in depends if isinstance(d, str)),
+        files=tuple(str(f) for f in files if isinstance(f, str)), path=path)
+
+
+def read_records(prefix: str) -> List[CondaRecord]:
+    """Every record, parsed; the first damaged file is an error (one line naming it)."""
+    records = []
+    for path in record_files(prefix):
+        record = load_record(path)
+        try:
+            expected = split_dist(path)
+        except CondaMetaError:
+            expected = None
+        if expected is not None and expected != (record.name, record.version, record.build):
+            raise CondaMetaError("%s is damaged: it records %s, not %s (conda ignores such a record)" % (
+                _short(path), record.dist, "-".join(expected)))
+        records.append(record)
+    return records
+
+
+def read_pinned(prefix: str) -> List[str]:
+    """The spec lines of `conda-meta/pinned` (comments and blanks dropped), as conda reads them."""
+    path = os.path.join(prefix, PINNED)
+    try:
+        with io.open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CondaMetaError("cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc))
+    return [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def python_version(records: Iterable[CondaRecord]) -> Optional[str]:
+    """"3.7" when the environment has conda's python 3.7.x, else None (an environment without Python)."""
+    for record in records:
+        if record.name == "python":
+            parts = record.version.split(".")
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+                return "%s.%s" % (parts[0], parts[1])
+    return None
+
+
+def site_packages(prefix: str, python: Optional[str]) -> Optional[str]:
+    candidates = []
+    if python:
+        candidates.append(os.path.join(prefix, "lib", "python%s" % python, "site-packages"))
+    candidates.append(os.path.join(prefix, "Lib", "site-packages"))
+    for candidate in candidates:
+        if os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+_DIST_DIR = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(?:-py\d[\d.]*)?(?:-[^-]+)?\.(?:dist-info|egg-info)$")
+
+
+def python_dists(prefix: str, python: Optional[str], read_installer: bool = True) -> List[PythonDist]:
+    """The distributions in the environment's site-packages (name, version, INSTALLER)."""
+    directory = site_packages(prefix, python)
+    if directory is None:
+        return []
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    dists = []
+    for entry in entries:
+        found = _DIST_DIR.match(entry)
+        if not found:
+            continue
+        path = os.path.join(directory, entry)
+        installer = ""
+        if read_installer and entry.endswith(".dist-info"):
+            try:
+                with io.open(os.path.join(path, "INSTALLER"), encoding="utf-8") as handle:
+                    installer = handle.read().strip()
+            except (OSError, UnicodeDecodeError):
+                installer = ""
+        dists.append(PythonDist(normalize(found.group("name")), found.group("version"), installer, path))
+    return dists
+
+
+def _short(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def read_anchor_file(prefix: str) -> Optional[Dict[str, object]]:
+    """The anchors `pinguard init` recorded in `<prefix>/pinguard.toml` (adapters/install_state.py's state file:
+    top-level `anchors = [...]`, `python`), or None when the environment has none.
+
+    Raises CondaMetaError (one line naming the file) when the file is damaged."""
+    path = os.path.join(prefix, ANCHOR_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with io.open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise CondaMetaError("cannot read %s: %s" % (path, exc.strerror or exc))
+    data = _simple_toml(raw)
+    if data is None:  # not the plain form pinguard writes: the real TOML parser decides
+        if sys.version_info >= (3, 11):
+            import tomllib as toml
+        else:  # pragma: no cover - older Pythons
+            import tomli as toml
+        try:
+            data = toml.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CondaMetaError("%s is damaged: %s" % (path, str(exc).splitlines()[0] if str(exc) else "unreadable"))
+    requirements = data.get("anchors")
+    if requirements == []:
+        return None  # nothing anchored: nothing to guard
+    if not isinstance(requirements, list) or not all(
+            isinstance(r, str) and r.strip() for r in requirements):
+        raise CondaMetaError("%s is damaged: `anchors` must be a non-empty list of requirements" % path)
+    python = data.get("python")
+    return {"requirements": list(requirements), "python": python if isinstance(python, str) and python else None,
+            "path": path}
+
+
+_PAIR = re.compile(r"^([A-Za-z0-9_-]+)\s*=\s*(.+)$")
+
+
+def _simple_toml(raw: bytes) -> Optional[Dict[str, object]]:
+    """The top-level keys of pinguard.toml in the plain form pinguard writes (`key = JSON value` lines, comments),
+    read without a TOML parser (which costs a conda command ~2 ms to import); None for anything else."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    data: Dict[str, object] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            break  # the top-level keys come first; tables ([[files]] backups) are not the hooks' business
+        found = _PAIR.match(line)
+        if not found:
+            return None
+        try:
+            value = json.loads(found.group(2))
+        except ValueError:
+            return None
+        if found.group(1) in data:
+            return None
+        data[found.group(1)] = value
+    return data
+
+
+def by_name(records: Sequence[CondaRecord]) -> Dict[str, CondaRecord]:
+    return {r.name: r for r in records}
+
+
+class PrefixView:
+    """What the conda side knows about a prefix, for `check --prefix` and `doctor`."""
+
+    def __init__(self, prefix: str, records: Optional[List[CondaRecord]] = None,
+                 dists: Optional[List[PythonDist]] = None, python: Optional[str] = None,
+                 pinned: Optional[List[str]] = None) -> None:
+        self.prefix = prefix
+        self.records = list(records or [])
+        self.dists = list(dists or [])
+        self.python = python
+        self.pinned = list(pinned or [])
+
+
+def read_prefix(prefix: str) -> PrefixView:
+    records = read_records(prefix)
+    python = python_version(records)
+    return PrefixView(prefix, records, python_dists(prefix, python), python, read_pinned(prefix))
