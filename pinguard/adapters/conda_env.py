@@ -50,6 +50,7 @@ from typing import Dict, List, Optional, Sequence
 from packaging.version import InvalidVersion, Version
 
 from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
+from pinguard.fsutil import write_atomic_bytes
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor
 from pinguard.sources.conda_meta import (ANCHOR_FILE, META, PINNED, CondaRecord, is_conda_prefix, parse_build,
@@ -415,20 +416,7 @@ def apply(plan: CondaInitPlan) -> Dict[str, object]:
 
 
 def _write_bytes(path: str, data: bytes) -> None:
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(prefix=".pinguard-", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    write_atomic_bytes(path, data)
 
 
 def undo(info: Dict[str, object], force: bool = False) -> List[str]:
