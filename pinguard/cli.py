@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     ini.add_argument("anchors", nargs="*", metavar="ANCHOR", help="e.g. torch==1.10.0 (default: the recorded ones)")
     ini.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the one running "
                      "pinguard); Python 3.6+")
-    ini.add_argument("--prefix", metavar="PATH", help="the environment's directory instead of --python (a conda "
-                     "environment without a Python of its own works too)")
+    ini.add_argument("--prefix", metavar="PATH", nargs="?", const="", help="the environment's directory instead "
+                     "of --python (a conda environment without a Python of its own works too); --prefix alone: "
+                     "the active CONDA_PREFIX")
     ini.add_argument("--cuda", metavar="VARIANT", help="torch build: cu113, cpu ... (default: PyPI's)")
     ini.add_argument("--hook", action="store_true", help="also install the in-process guard (a .pth file)")
     ini.add_argument("--project", action="append", default=[], metavar="DIR",
@@ -290,9 +291,19 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _conda_prefix_default(args: argparse.Namespace) -> None:
+    """`--prefix` given without a path means the active conda environment."""
+    if getattr(args, "prefix", None) == "":
+        active = os.environ.get("CONDA_PREFIX")
+        if not active:
+            raise BadInput("--prefix without a path means the active conda environment, but CONDA_PREFIX is not set")
+        args.prefix = active
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from pinguard.adapters import protect
 
+    _conda_prefix_default(args)
     if args.undo:
         if args.anchors or args.cuda or args.hook or args.project:
             raise BadInput("--undo takes no anchors and no other option than --python")

@@ -57,9 +57,22 @@ def test_doctor_finds_the_traps_and_names_the_fixes(make_venv):
     assert payload["errors"] >= 1 and all("fix" in f for f in payload["findings"])
 
 
-def test_doctor_reads_python_3_6(make_venv):
+def test_python_3_6_is_read_protected_and_restored(make_venv):
+    """Python 3.6 (its pip 18.1): doctor reads it, init protects it, a guarded install judges what is requested
+    (this pip predates the resolver seam), and --undo restores every file."""
     venv = make_venv("3.6")
     result = pinguard("doctor", "--python", venv.python)
     no_traceback(result)
     assert result.returncode == 0, text(result)
     assert "(Python 3.6." in result.stdout and "[not-protected]" in result.stdout
+    from tests.guard_helpers import tree_hashes
+
+    before = tree_hashes(venv.path)
+    init = pinguard("init", "torch==1.10.0", "--python", venv.python)
+    assert init.returncode == 0, text(init)
+    refused = pinguard("pip", "install", "--python", venv.python, "setuptools==60.0.0")
+    assert refused.returncode == 1 and "[setuptools-distutils-version]" in refused.stdout, text(refused)
+    hook = pinguard("init", "--hook", "--python", venv.python)
+    assert hook.returncode == 2 and "--hook needs pip 20.3 or newer" in hook.stderr
+    assert pinguard("init", "--undo", "--python", venv.python).returncode == 0
+    assert tree_hashes(venv.path) == before

@@ -122,6 +122,8 @@ def test_corrupt_pip_conf(bare):
     assert_one_line_error(pinguard("init", "numpy==1.19.5", "--python", python), 2,
                           "pip.conf is not a valid pip configuration file")
     assert_one_line_error(pinguard("doctor", "--python", python), 2, "pip.conf is not a valid pip configuration")
+    assert_one_line_error(pinguard("pip", "install", "--python", python, "six"), 2,
+                          "pip.conf is not a valid pip configuration")
     assert tree_hashes(prefix) == before
 
 

@@ -9,7 +9,7 @@ from pinguard.engines.verdict import Verdict
 from pinguard.model import Violation
 
 
-def violation_lines(violation: Violation, indent: str = "  ") -> List[str]:
+def violation_lines(violation: Violation, indent: str = "  ", anchor_source: str = "") -> List[str]:
     lines = ["%s[%s] %s" % (indent, violation.rule, violation.summary)]
     if violation.packages:
         lines.append("%s  packages: %s" % (indent, ", ".join(
@@ -18,6 +18,8 @@ def violation_lines(violation: Violation, indent: str = "  ") -> List[str]:
         lines.append("%s  keep:     %s" % (indent, " ".join(f for f in violation.fix if f)))
     if violation.sources:
         lines.append("%s  source:   %s" % (indent, violation.sources[0]))
+    elif violation.rule == "anchor-changed" and anchor_source:
+        lines.append("%s  source:   %s" % (indent, anchor_source))
     return lines
 
 
@@ -36,7 +38,7 @@ def plan_lines(verdict: Verdict, items: Sequence[PlanItem], indent: str = "  ") 
 
 def verdict_lines(verdict: Verdict, items: Sequence[PlanItem], method: str, anchors: Sequence[str],
                   tool: str = "pip", dry_run: bool = False, request: str = "",
-                  rewrite: Optional[Rewrite] = None) -> List[str]:
+                  rewrite: Optional[Rewrite] = None, anchor_source: str = "") -> List[str]:
     label = ", ".join(anchors) if anchors else "no anchor recorded (pinguard init ANCHOR)"
     lines: List[str] = []
     if verdict.allowed:
@@ -45,7 +47,7 @@ def verdict_lines(verdict: Verdict, items: Sequence[PlanItem], method: str, anch
     else:
         lines.append("pinguard: refused: this %s install would break the environment (anchor: %s)" % (tool, label))
     for violation in verdict.refusals:
-        lines.extend(violation_lines(violation))
+        lines.extend(violation_lines(violation, anchor_source=anchor_source))
     if rewrite is not None and rewrite.lines:
         lines.append("  rewritten with these constraints:")
         for line in rewrite.lines:

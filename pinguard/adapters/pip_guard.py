@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 from packaging.version import Version
 
-from pinguard import kb as kb_module
+from pinguard import kb_cache
 from pinguard.adapters import install_state
 from pinguard.adapters.guard_output import refusal_summary, verdict_json, verdict_lines
 from pinguard.adapters.pip_args import GuardArgs, requested
@@ -77,6 +77,11 @@ class Context:
 
 def load_context(env: Environment, extra_anchors: Sequence[str]) -> Context:
     state = install_state.read_state(env.prefix)
+    found = install_state.read_bytes(env.pip_conf)
+    if found is not None:  # pip would stop on it with a traceback-like report; say it in one line first
+        from pinguard.adapters.pip_config import parse
+
+        parse(found[0].decode("utf-8", "replace"), env.pip_conf)
     texts = list(state.anchors if state else [])
     for text in extra_anchors:
         if text not in texts:
@@ -85,7 +90,14 @@ def load_context(env: Environment, extra_anchors: Sequence[str]) -> Context:
     build = normalize_build(state.cuda) if state and state.cuda else None
     notes = [] if texts else ["no anchor recorded in %s (run pinguard init ANCHOR); judging rules, conda "
                               "ownership and CUDA builds only" % install_state.state_path(env.prefix)]
-    return Context(kb_module.load(), env, anchors, build, state, notes)
+    return Context(kb_cache.load_slim(), env, anchors, build, state, notes)
+
+
+def anchor_source(ctx: Context) -> str:
+    """Where an anchor comes from: pinguard.toml (init) or the command line (--anchor)."""
+    if ctx.state is not None:
+        return "%s (pinguard init %s)" % (install_state.state_path(ctx.env.prefix), " ".join(ctx.state.anchors))
+    return "--anchor on the command line"
 
 
 @dataclass
@@ -132,7 +144,7 @@ class Guard:
     def show(self, ctx: Context, verdict: Verdict, items: Sequence[PlanItem], method: str,
              rewrite: Optional[Rewrite]) -> None:
         self.say(verdict_lines(verdict, items, method, ctx.anchor_texts, "pip", self.args.dry_run, self.request,
-                               rewrite if rewrite and rewrite.lines else None))
+                               rewrite if rewrite and rewrite.lines else None, anchor_source(ctx)))
         for note in ctx.notes:
             self.say(["  note: %s" % note])
 
@@ -154,9 +166,8 @@ class Guard:
                     pass
 
     def _run(self, interpreter: str, forced: Optional[str], session: Optional[Session]) -> int:
-        kb_module.load()  # while the pip session starts (it is cached for load_context)
         if session is not None:
-            hello = session.receive()
+            hello = session.receive()  # first: a large environment's probe would block the child's pipe
             if hello is None or hello.get("type") != "env":
                 code = session.finish()
                 raise BadInput("%s could not start the pip session (exit %d)" % (interpreter, code))
@@ -335,7 +346,7 @@ def hook_judge(prefix: str, text: str) -> Dict[str, Any]:
     items = plan_items(message.get("plan") or [])
     verdict = judge_plan(ctx.kb, ctx.installed(), items, ctx.anchors, env.python)
     dry_run = bool((message.get("options") or {}).get("dry_run"))
-    lines = verdict_lines(verdict, items, "hook", ctx.anchor_texts, "pip", dry_run)
+    lines = verdict_lines(verdict, items, "hook", ctx.anchor_texts, "pip", dry_run, anchor_source=anchor_source(ctx))
     if verdict.allowed and not verdict.warnings:
         lines = []  # a clean allowed install stays quiet
     return {"allowed": verdict.allowed, "lines": lines, "error": None if verdict.allowed else refusal_summary(verdict),

@@ -105,5 +105,7 @@ def preflight(guard: GuardArgs):
     if forced not in METHODS:
         raise BadInput("PINGUARD_PIP_METHOD must be session, report or requested, not %r" % forced)
     interpreter = resolve_interpreter(guard.python)
+    if os.name == "nt" and forced in (None, "session"):
+        forced = "report"  # the session's pipes are handed over with pass_fds, which Windows lacks
     session = Session(interpreter, guard.tool_args, guard.json) if forced in (None, "session") else None
     return interpreter, forced, session

@@ -17,7 +17,8 @@ from typing import List, Optional, Sequence, Union
 
 from pinguard.adapters import install_state
 from pinguard.adapters.pip_args import GuardArgs, elsewhere, requested
-from pinguard.adapters.pip_guard import EXIT_REFUSED, MAX_ROUNDS, Context, Guard, Outcome, load_context, target_env
+from pinguard.adapters.pip_guard import (EXIT_REFUSED, MAX_ROUNDS, Context, Guard, Outcome, anchor_source,
+                                         load_context, target_env)
 from pinguard.engines.guard import PlanItem, Rewrite, judge_plan, prejudge, rewrite_constraints
 from pinguard.errors import BadInput
 from pinguard.sources.environment import Environment, read_environment, resolve_interpreter
@@ -113,7 +114,7 @@ class UvGuard(Guard):
         from pinguard.adapters.guard_output import verdict_lines
 
         lines = verdict_lines(verdict, items, method, ctx.anchor_texts, "uv", self.args.dry_run, self.request,
-                              rewrite if rewrite and rewrite.lines else None)
+                              rewrite if rewrite and rewrite.lines else None, anchor_source(ctx))
         return lines + ["  note: %s" % n for n in ctx.notes]
 
     def _plan(self, base: Sequence[str], extra: Sequence[str]) -> Union[int, List[PlanItem]]:
