@@ -156,16 +156,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     python = parse_python(python_text)
     pins = parse_pins(text, where, python)
     result = check(kb, pins, anchors, python=python)
+    return _report_check(args, result, anchors, len(pins), python_text)
+
+
+def _report_check(args: argparse.Namespace, result, anchors, count: int, python_text, **extra) -> int:
+    """Print a check result (text or --json) and return its exit code: 0 clean, 1 violations."""
     if args.json:
-        print(json.dumps({
+        payload = dict(extra)
+        payload.update({
             "anchors": [a.text for a in anchors],
             "python": python_text,
             "clean": not result.violations,
             "violations": [v.as_dict() for v in result.violations],
             "notes": result.notes,
-        }, indent=2))
+        })
+        print(json.dumps(payload, indent=2))
     else:
-        _print_check(result, anchors, len(pins))
+        _print_check(result, anchors, count)
     return EXIT_FOUND if result.violations else EXIT_OK
 
 
@@ -180,18 +187,7 @@ def cmd_check_prefix(args: argparse.Namespace) -> int:
         raise BadInput("give either a pin list FILE or --prefix PATH, not both")
     kb = kb_module.load()
     result, anchors, count, python_text = check_prefix(kb, args.prefix, args.anchor, parse_python(args.python))
-    if args.json:
-        print(json.dumps({
-            "prefix": os.path.abspath(args.prefix),
-            "anchors": [a.text for a in anchors],
-            "python": python_text,
-            "clean": not result.violations,
-            "violations": [v.as_dict() for v in result.violations],
-            "notes": result.notes,
-        }, indent=2))
-    else:
-        _print_check(result, anchors, count)
-    return EXIT_FOUND if result.violations else EXIT_OK
+    return _report_check(args, result, anchors, count, python_text, prefix=os.path.abspath(args.prefix))
 
 
 # --- end conda ---------------------------------------------------------------------------------------------------
