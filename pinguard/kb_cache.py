@@ -89,12 +89,7 @@ def names_index(kb) -> Dict[str, object]:
     names = kb.names
     mentioned = {"torch"} | set(FAMILY)
     for rule in kb.rules:
-        for condition in rule.when:
-            mentioned.update(condition.packages)
-        mentioned.update(rule.require)
-        mentioned.update(rule.implicates)
-        for alternative in rule.alternatives:
-            mentioned.update(alternative)
+        mentioned.update(rule.packages())
     to_conda: Dict[str, list] = {}
     for conda, pypis in names.to_pypi.items():
         for pypi in pypis:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Pattern, Tuple
+from typing import Dict, List, Mapping, Optional, Pattern, Set, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -76,6 +76,15 @@ class Rule:
     sources: Tuple[str, ...]
     confidence: str
     note: str = ""
+
+    def packages(self) -> Set[str]:
+        """Every package the rule names: in `when`, `require`, `implicates` and `alternatives`."""
+        names: Set[str] = set(self.require) | set(self.implicates)
+        for condition in self.when:
+            names.update(condition.packages)
+        for alternative in self.alternatives:
+            names.update(alternative)
+        return names
 
     def matches_traceback(self, text: str) -> Optional[str]:
         """The first signature found in ``text`` (its pattern), else None."""

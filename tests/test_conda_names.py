@@ -19,12 +19,7 @@ def kb():
 def kb_packages(kb):
     names = {"torch"} | set(FAMILY)
     for rule in kb.rules:
-        for condition in rule.when:
-            names.update(condition.packages)
-        names.update(rule.require)
-        names.update(rule.implicates)
-        for alternative in rule.alternatives:
-            names.update(alternative)
+        names.update(rule.packages())
     return names
 
 

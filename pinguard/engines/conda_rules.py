@@ -252,12 +252,7 @@ def judged_names(kb: KnowledgeBase, anchors: Sequence[Anchor]):
     if known is None:
         names = {"torch", "python"} | set(FAMILY) | set(kb.names.conda_only)
         for rule in kb.rules:
-            for condition in rule.when:
-                names.update(condition.packages)
-            names.update(rule.require)
-            names.update(rule.implicates)
-            for alternative in rule.alternatives:
-                names.update(alternative)
+            names.update(rule.packages())
         known = _JUDGED[id(kb)] = frozenset(names)
     anchored = {a.name for a in anchors}
     return lambda name: name in known or name in anchored or any(p.match(name) for p in _PATTERNS)
