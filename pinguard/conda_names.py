@@ -16,11 +16,10 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from pinguard.errors import KnowledgeError
+from pinguard.errors import CONFIDENCE, KnowledgeError, require_sources
 from pinguard.lightrecord import Record
 from pinguard.specs import normalize
 
-CONFIDENCE = ("H", "M", "L")
 MATCHES = ("minor", "major")
 
 
@@ -107,13 +106,7 @@ class CondaNames(Record):
 
 
 def _sources(entry: Mapping[str, Any], where: str) -> Tuple[Tuple[str, ...], str]:
-    sources = entry.get("sources")
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
-        raise KnowledgeError("%s has no sources (every fact needs at least one)" % where)
-    confidence = entry.get("confidence")
-    if not (isinstance(confidence, str) and confidence[:1] in CONFIDENCE):
-        raise KnowledgeError("%s has confidence %r (expected H, M or L)" % (where, confidence))
-    return tuple(sources), confidence
+    return require_sources(entry, where)
 
 
 def _names(value: Any, where: str, key: str) -> Tuple[str, ...]:

@@ -33,3 +33,19 @@ class NetworkError(PinguardError):
 
 class CacheError(PinguardError):
     """The on-disk cache is unreadable or corrupt."""
+
+
+CONFIDENCE = ("H", "M", "L")
+
+
+def require_sources(entry, where: str):
+    """(sources, confidence) of a knowledge entry; KnowledgeError naming `where` when either is missing or bad.
+
+    Lives here, beside KnowledgeError, so the conda plugin's light imports can share it with the full loader."""
+    sources = entry.get("sources")
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
+        raise KnowledgeError("%s has no sources (every fact needs at least one)" % where)
+    confidence = entry.get("confidence")
+    if not (isinstance(confidence, str) and confidence[:1] in CONFIDENCE):
+        raise KnowledgeError("%s has confidence %r (expected H, M or L)" % (where, confidence))
+    return tuple(sources), confidence

@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 from pinguard.conda_names import CondaNames
 from pinguard.conda_names import legacy_table as legacy_names
 from pinguard.conda_names import parse as parse_names
-from pinguard.errors import KnowledgeError, UnknownPackage
+from pinguard.errors import KnowledgeError, UnknownPackage, require_sources
 from pinguard.model import FAMILY, Condition, Release, Rule, compile_signature
 from pinguard.specs import normalize
 
@@ -27,7 +27,6 @@ else:  # pragma: no cover - exercised on the old Pythons pinguard supports
     import tomli as _toml
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "knowledge")
-CONFIDENCE = ("H", "M", "L")
 RULE_KINDS = ("constraint", "diagnostic")
 SPECIAL_KEYS = ("python", "build", "gpu")
 
@@ -151,13 +150,7 @@ def _where(file: str, kind: str, index: int, entry: Mapping[str, Any]) -> str:
 
 
 def _sources(entry: Mapping[str, Any], where: str) -> Tuple[str, ...]:
-    sources = entry.get("sources")
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
-        raise KnowledgeError("%s has no sources (every fact needs at least one)" % where)
-    confidence = entry.get("confidence")
-    if not (isinstance(confidence, str) and confidence[:1] in CONFIDENCE):
-        raise KnowledgeError("%s has confidence %r (expected H, M or L)" % (where, confidence))
-    return tuple(sources)
+    return require_sources(entry, where)[0]
 
 
 def _version(value: Any, where: str, key: str) -> Version:

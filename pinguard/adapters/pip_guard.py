@@ -159,11 +159,15 @@ class Guard:
                 session.finish("stop")
             raise
         finally:
-            if self.temporary:
-                try:
-                    os.unlink(self.temporary)
-                except OSError:
-                    pass
+            self.discard_temporary()
+
+    def discard_temporary(self) -> None:
+        """Remove the --rewrite constraints file, if one was written (best effort: it lives in the temp dir)."""
+        if self.temporary:
+            try:
+                os.unlink(self.temporary)
+            except OSError:
+                pass
 
     def _run(self, interpreter: str, forced: Optional[str], session: Optional[Session]) -> int:
         if session is not None:

@@ -64,11 +64,7 @@ class UvGuard(Guard):
         try:
             return self._run_uv(ctx, uv)
         finally:
-            if self.temporary:
-                try:
-                    os.unlink(self.temporary)
-                except OSError:
-                    pass
+            self.discard_temporary()
 
     def _run_uv(self, ctx: Context, uv: str) -> int:
         env = ctx.env
