@@ -242,10 +242,9 @@ def _gpu(text: Optional[str]):
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from pinguard.adapters.fix_output import render_fix
-    from pinguard.engines.fix import fix
+    from pinguard.adapters.fix_session import repair
     from pinguard.model import Anchor
     from pinguard.sources.index import IndexClient
-    from pinguard.sources.metadata import IndexPackageData
     from pinguard.sources.mission import parse_mission
     from pinguard.sources.pins import parse_pins, read_text
 
@@ -278,12 +277,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
     client = IndexClient(offline=args.offline, progress=sys.stderr.isatty())
-    data = IndexPackageData(client, python)
-    result = fix(kb, data, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
+    result = repair(kb, client, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
     sys.stdout.write(render_fix(kb, result, args.format))
     if not result.ok:
         print("pinguard: no repair: %s" % result.impossible, file=sys.stderr)
         return EXIT_FOUND
+    if result.remaining:
+        print("pinguard: warning: the repaired pins still break %s; see --format explain" % ", ".join(
+            "[%s]" % v.rule for v in result.remaining), file=sys.stderr)
     return EXIT_OK
 
 

@@ -92,7 +92,8 @@ def test_impossible_repair_exits_with_the_blocking_constraint(kb):
 
 @pytest.mark.network
 @pytest.mark.parametrize("seed,changed", [
-    ("debug-mission-torch-1.10.0-retinaface.txt", {"torchvision": "0.11.1"}),
+    # the crash needs torchvision 0.11.1; pyparsing 2.4.7 then clears the pins' own pyparsing3-matplotlib finding
+    ("debug-mission-torch-1.10.0-retinaface.txt", {"torchvision": "0.11.1", "pyparsing": "2.4.7"}),
     ("debug-mission-torch-1.8.0-retinaface.txt", {"torch": "1.8.0+cu111", "torchvision": "0.9.0+cu111"}),
 ])
 def test_seed_missions(seed, changed, network, tmp_path):
@@ -127,8 +128,11 @@ def test_json_output(network, tmp_path):
     result = run_pinguard("fix", "--mission", path, "--format", "json",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     payload = json.loads(result.stdout)
-    assert payload["ok"] and payload["changes"] == [
-        {"name": "torchvision", "before": "0.3.0", "after": "0.11.1", "rules": payload["changes"][0]["rules"]}]
+    changes = {c["name"]: c for c in payload["changes"]}
+    assert payload["ok"] and set(changes) == {"torchvision", "pyparsing"}
+    assert (changes["torchvision"]["before"], changes["torchvision"]["after"]) == ("0.3.0", "0.11.1")
+    assert changes["pyparsing"]["rules"] == ["clears [pyparsing3-matplotlib]"]
+    assert payload["remaining"] == []
     assert payload["diagnoses"][0]["sources"]
 
 

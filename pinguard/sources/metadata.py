@@ -15,6 +15,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.version import Version
 
 from pinguard.errors import PinguardError, UnknownPackage
+from pinguard.package_data import PackageData
 from pinguard.sources.index import FileInfo, IndexClient
 
 _MANYLINUX = ["manylinux_2_%d_x86_64" % minor for minor in range(35, 4, -1)] + [
@@ -41,7 +42,7 @@ def target_environment(python: Version) -> Dict[str, str]:
     return environment
 
 
-class IndexPackageData:
+class IndexPackageData(PackageData):
     """What the resolver needs about real packages, for one target Python on Linux x86_64."""
 
     def __init__(self, client: IndexClient, python: Version) -> None:
@@ -84,6 +85,15 @@ class IndexPackageData:
             if self._usable(files, allow_yanked=(version == keep)):
                 available.append(version)
         return sorted(available)
+
+    def ranked_files(self, name: str, version: Version) -> List[FileInfo]:
+        """The files of one release, best for the target first (a fitting wheel, then the sdist)."""
+        return self._usable(self._by_version(name).get(version, []), allow_yanked=True)
+
+    def binary_versions(self, name: str) -> Optional[List[Version]]:
+        """Versions with a wheel for the target (sdist-only releases would have to be built)."""
+        return sorted(v for v, files in self._by_version(name).items()
+                      if any(f.is_wheel for f in self._usable(files, allow_yanked=False)))
 
     def exists(self, name: str) -> bool:
         try:
