@@ -20,6 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.engines.check import BUILD_MIX, check
+from pinguard.engines.family import labelled
 from pinguard.engines.generate import PAIRING
 from pinguard.errors import BadInput, PinguardError
 from pinguard.kb import KnowledgeBase
@@ -199,9 +200,16 @@ class FamilyData(PackageData):
                 torch = owners[0].torch
                 if version.local:
                     requirements.append(Requirement("torch==%s+%s" % (torch, version.local)))
-                else:  # the plain (PyPI default) build goes with the plain torch, never with a +label build
+                elif self._has_labelled_builds(name, base, owners[0]):
+                    # the plain (PyPI default) build goes with the plain torch, never with a +label build
                     requirements.append(Requirement("torch===%s" % torch))
+                else:  # one wheel for every torch build: PEP 440 `==` admits 1.9.1+cu111 (torchaudio 0.9.1)
+                    requirements.append(Requirement("torch==%s" % torch))
         return requirements
+
+    def _has_labelled_builds(self, name: str, version: Version, release: Release) -> bool:
+        return any(labelled(self.kb, release, name, version, b) != str(version)
+                   for b in self.kb.labelled_builds(release))
 
     def exists(self, name: str) -> bool:
         return name in FAMILY_ALL or self.inner.exists(name)
