@@ -99,3 +99,36 @@ def test_mmcv_full_1_3_14_cu111_wheel_is_covered_like_1_3_10(kb):
         assert rule_holds(rule, installed, context) == expected, mmcv
     assert not rule.require["mmcv-full"].contains(Version("1.3.14"))
     assert any("1380" in s for s in rule.sources) and any("943" in s for s in rule.sources)
+
+
+def _pins(result):
+    return {c.name: str(c.specifier) for c in result.constraints if not c.marker}
+
+
+def test_torchaudio_2_11_1_serves_torch_2_11_to_2_15(kb):
+    # PyPI: torchaudio 2.11.1 (2026-10-28, py3-none wheels, Requires-Python >=3.10) requires torch>=2.11; no
+    # torchaudio 2.12 or later exists
+    from pinguard.engines.generate import generate
+
+    assert _pins(generate(kb, [Anchor.parse("torch==2.11.0")]))["torchaudio"] == "==2.11.0"
+    for torch in ("2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1", "2.15.0"):
+        assert _pins(generate(kb, [Anchor.parse("torch==%s" % torch)]))["torchaudio"] == "==2.11.1", torch
+    owners = [str(r.torch) for r in kb.family_releases("torchaudio", Version("2.11.1"))]
+    assert owners == ["2.11.0", "2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1", "2.15.0"]
+    pins = parse_pins("torch==2.11.0\ntorchaudio==2.11.1\n")
+    assert not check(kb, pins, [Anchor.parse("torch==2.11.0")]).violations
+    pins = parse_pins("torch==2.13.0\ntorchaudio==2.11.0\n")
+    assert [v.rule for v in check(kb, pins, [Anchor.parse("torch==2.13.0")]).violations] == ["torch-family-pairing"]
+
+
+def test_fix_reads_torchaudio_2_11_1_as_serving_every_torch_it_pairs_with(kb):
+    from pinguard.engines.fix import FamilyData, PackageData
+
+    class Nothing(PackageData):
+        def exists(self, name):
+            return False
+
+    requirement = FamilyData(kb, Nothing(), Version("3.12"), None).requires("torchaudio", Version("2.11.1"))[-1]
+    for torch in ("2.11.0", "2.12.0", "2.15.0"):
+        assert requirement.specifier.contains(Version(torch)), (torch, requirement)
+    assert not requirement.specifier.contains(Version("2.10.0"))

@@ -196,7 +196,9 @@ class FamilyData(PackageData):
             requirements = []
         if name in FAMILY:
             owners = self.kb.family_releases(name, base)
-            if owners:
+            if len(owners) > 1:  # serves several torch releases (torchaudio 2.11.1: torch>=2.11; torchdata 0.7.1)
+                requirements.append(Requirement("torch>=%s,<=%s" % (owners[0].torch, owners[-1].torch)))
+            elif owners:
                 torch = owners[0].torch
                 if version.local:
                     requirements.append(Requirement("torch==%s+%s" % (torch, version.local)))
