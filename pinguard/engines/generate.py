@@ -40,6 +40,7 @@ class Generated:
     constraints: List[Constraint]
     index: Optional[Tuple[str, str]] = None  # (pip option, URL) reaching the chosen build
     notes: List[str] = field(default_factory=list)
+    dropped: List[str] = field(default_factory=list)  # one line per family member left out (no wheel for Python)
 
 
 def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Version] = None,
@@ -59,7 +60,8 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
         add(normalize(requirement.name), _Fact(requirement.specifier, WITH, ()))
 
     explicit_build = _explicit_build(anchors, build)
-    release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add)
+    dropped: List[str] = []
+    release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add, dropped)
     if explicit_build is not None and release is None:
         raise BadInput("--cuda needs a torch (or torchvision/torchaudio) anchor that selects one torch release")
     context = Context(python=python,
@@ -77,7 +79,7 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
                                          kb.index.url.replace("{build}", explicit_build or "")))
         else:
             index = kb.index_for(release, explicit_build or release.default_build)
-    return Generated(list(anchors), context, release, explicit_build, constraints, index, notes)
+    return Generated(list(anchors), context, release, explicit_build, constraints, index, notes + dropped, dropped)
 
 
 def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional[str]:
@@ -90,8 +92,13 @@ def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional
     return build or label
 
 
-def _pair_family(kb, anchors, facts, python, explicit_build, add):
-    """Add the family pins (or bounds, for a range anchor) and return the selected release."""
+def _pair_family(kb, anchors, facts, python, explicit_build, add, dropped):
+    """Add the family pins (or bounds, for a range anchor) and return the selected release.
+
+    A paired member without a wheel for `python` is left out (a line in `dropped`); with no Python given, its pin
+    carries a marker excluding the Pythons it has no wheel for. An anchored member is never left out: the anchor
+    then contradicts the Python (candidate_releases says so).
+    """
     specs = {a.name: a.specifier for a in anchors if a.name in ("torch",) + FAMILY}
     notes: List[str] = []
     if not specs:
@@ -101,22 +108,40 @@ def _pair_family(kb, anchors, facts, python, explicit_build, add):
         release = releases[0]
         check_build(kb, release, explicit_build)
         for name, version in family_pins(kb, release, explicit_build).items():
-            add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources))
+            if name != "torch" and python is not None and not release.member_supports_python(name, python):
+                dropped.append(_dropped(name, str(release.family[name]), python, "torch %s" % release.torch))
+                continue
+            marker = "" if name in specs else _no_wheel_marker(release.missing_wheels.get(name, ()))
+            add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources, marker))
         return release, notes
     for member in ("torch",) + FAMILY:
         versions = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases} - {None})
-        if versions:
-            bound = SpecifierSet(">=%s,<=%s" % (versions[0], versions[-1]))
+        usable = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases
+                         if python is None or member == "torch" or r.member_supports_python(member, python)} - {None})
+        if versions and not usable:
+            dropped.append(_dropped(member, "%s ... %s" % (versions[0], versions[-1]), python,
+                                    "torch %s ... %s" % (releases[0].torch, releases[-1].torch)))
+        elif usable:
+            bound = SpecifierSet(">=%s,<=%s" % (usable[0], usable[-1]))
             add(member, _Fact(bound, PAIRING, tuple(s for r in releases for s in r.sources[:1])))
     notes.append("the anchors admit %d torch releases (%s ... %s): family members are bounded, not pinned" % (
         len(releases), releases[0].torch, releases[-1].torch))
     return None, notes
 
 
+def _dropped(member: str, versions: str, python: Version, paired: str) -> str:
+    return "%s %s (paired with %s) has no wheel for Python %d.%d on PyPI: left out" % (
+        member, versions, paired, python.major, python.minor)
+
+
+def _no_wheel_marker(pythons: Sequence[str]) -> str:
+    return " and ".join('python_version != "%s"' % p for p in pythons)
+
+
 def _known(facts: Dict[str, List[_Fact]]) -> Dict[str, SpecifierSet]:
     known = {}
     for name, entries in facts.items():
-        plain = [f.specifier for f in entries if not f.marker]
+        plain = [f.specifier for f in entries if not f.marker or f.reason == PAIRING]
         known[name] = intersect(plain or [entries[0].specifier])
     return known
 
