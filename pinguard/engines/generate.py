@@ -1,9 +1,24 @@
-"""generate: anchors -> every constraint they imply (family pairing + rules, transitively). Pure."""
+"""generate: anchors -> every constraint they imply (family pairing + rules, transitively). Pure.
+
+What a rule's trigger is evaluated against: the packages the user *asked for* (anchors, `--with` requirements and
+the torch-family members paired with an anchor), each with the range of versions it may take (its request,
+narrowed by the bounds generated rules put on it). A rule applies when its trigger can hold for them:
+
+- a versioned request (`torch==1.10.0`, `mmcv-full<2`, `--with mmdet==2.17.0`) may be any version of its range, so
+  a trigger holds when it overlaps the range: the bound then protects every version the user allows;
+- an unversioned request (`--with matplotlib`) is *some* version, the one the resolver picks (for a plain install
+  the newest for the target), not every version at once: a trigger on its version holds only when the whole range
+  lies inside it. `--with matplotlib` therefore brings no `pyparsing<3` (matplotlib < 3.5) and `--with mmdet` none
+  of the mutually exclusive mmcv windows; `--with mmdet==2.17.0 --with mmcv-full` does bring the yapf bound,
+  because mmdet 2.17's window holds mmcv-full below 1.7.2;
+- a package only a rule bounds is not asked for: the bound holds if it is installed, it does not install it, so it
+  reaches no other rule's trigger (`mmcv-full!=1.3.10` in a cu111 file brings no yapf bound).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -19,6 +34,7 @@ from pinguard.specs import implies, intersect, normalize, satisfiable
 PAIRING = "torch-family-pairing"
 ANCHOR = "anchor"
 WITH = "with"
+REQUESTS = (ANCHOR, WITH, PAIRING)  # the facts that say a package is asked for, not only bounded
 
 
 @dataclass
@@ -138,25 +154,32 @@ def _no_wheel_marker(pythons: Sequence[str]) -> str:
     return " and ".join('python_version != "%s"' % p for p in pythons)
 
 
-def _known(facts: Dict[str, List[_Fact]]) -> Dict[str, SpecifierSet]:
-    known = {}
+def _known(facts: Dict[str, List[_Fact]]) -> Tuple[Dict[str, SpecifierSet], Set[str]]:
+    """The packages asked for with the range each may take (rule bounds narrow it), and which came unversioned."""
+    known: Dict[str, SpecifierSet] = {}
+    unversioned: Set[str] = set()
     for name, entries in facts.items():
-        plain = [f.specifier for f in entries if not f.marker or f.reason == PAIRING]
-        known[name] = intersect(plain or [entries[0].specifier])
-    return known
+        asked = [f for f in entries if f.reason in REQUESTS]
+        if not asked:
+            continue
+        known[name] = intersect(f.specifier for f in entries if f.reason in REQUESTS or not f.marker)
+        if not any(str(f.specifier) for f in asked):
+            unversioned.add(name)
+    return known, unversioned
 
 
 def _apply_rules(kb: KnowledgeBase, facts, context: Context, add) -> None:
-    """Apply every constraint rule whose trigger may hold, until nothing new is triggered."""
+    """Apply every constraint rule whose trigger may hold for what was asked for, until nothing new is triggered."""
     applied = set()
     changed = True
     while changed:
         changed = False
-        known = _known(facts)
+        known, unversioned = _known(facts)
         for rule in kb.rules:
             if rule.kind != "constraint" or rule.id in applied:
                 continue
-            markers = [m for m in (may_hold(c, known, context, rule.require) for c in rule.when) if m is not None]
+            markers = [m for m in (may_hold(c, known, context, rule.require, unversioned) for c in rule.when)
+                       if m is not None]
             if not markers:
                 continue
             marker = "" if "" in markers else " or ".join("(%s)" % m if len(markers) > 1 else m for m in markers)
