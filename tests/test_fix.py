@@ -185,3 +185,11 @@ def test_member_without_label_builds_requires_torch_by_public_version(kb):
     assert requirement.specifier.contains(Version("1.9.1+cu111")) and requirement.specifier.contains(Version("1.9.1"))
     labelled = family.requires("torchvision", Version("0.10.1"))[-1]  # the PyPI build goes with the PyPI torch
     assert not labelled.specifier.contains(Version("1.9.1+cu111"))
+
+
+def test_family_candidates_have_wheels_for_the_target_python(kb):
+    from pinguard.engines.fix import FamilyData
+
+    on_311 = FamilyData(kb, MemoryData({}), Version("3.11"), None).versions("torchvision")
+    assert Version("0.15.1") in on_311 and Version("0.14.1") not in on_311  # 0.14.x: no cp311 wheel on PyPI
+    assert Version("0.14.1") in FamilyData(kb, MemoryData({}), Version("3.10"), None).versions("torchvision")

@@ -171,8 +171,9 @@ class FamilyData(PackageData):
             return self.inner.versions(name, keep)
         found = []
         for release in self._releases():
+            paired = name in release.family and release.member_supports_python(name, self.python)
             members = [release.torch] if name == "torch" else (
-                [release.family[name]] if name in release.family else []) + list(release.also.get(name, ()))
+                [release.family[name]] if paired else []) + list(release.also.get(name, ()))
             for version in members:
                 if release.on_pypi:
                     found.append(version)
