@@ -171,7 +171,7 @@ def run(uv: str, entries: Sequence[Dict[str, object]], jobs: int, keep_labels: b
 
 def report(planned, results, seconds: float) -> int:
     per_python: Dict[str, List[int]] = {}
-    failures, not_checked = [], []
+    failures, unchecked, skipped_pythons = [], [], {}
     for entry, file_jobs, skipped in planned:
         for job in file_jobs:
             ok, error = results[job]
@@ -180,18 +180,21 @@ def report(planned, results, seconds: float) -> int:
             counts[1] += 1
             if not ok:
                 failures.append("%s on Python %s: %s" % (entry["file"], job[3], error))
-        if skipped:
-            not_checked.append("%s (%s)" % (entry["file"], ", ".join(skipped)))
+        if not file_jobs:
+            unchecked.append("%s (%s)" % (entry["file"], "; ".join(skipped)))
+        for python in skipped if file_jobs else ():
+            skipped_pythons[python] = skipped_pythons.get(python, 0) + 1
     print("resolved per Python (oldest and newest each file lists):")
     for python in sorted(per_python, key=Version):
         print("  Python %-5s %3d/%d files" % (python, per_python[python][0], per_python[python][1]))
-    files_ok = sum(all(results[j][0] for j in file_jobs) for _, file_jobs, _ in planned)
-    print("files resolved on every checked Python: %d/%d (%.0f s)" % (files_ok, len(planned), seconds))
-    if not_checked:
-        print("not checked: %d files (uv targets Python %s and later; a release only on the PyTorch index needs it):"
-              % (len(not_checked), UV_OLDEST))
-        for line in not_checked:
-            print("  " + line)
+    checked = [file_jobs for _, file_jobs, _ in planned if file_jobs]
+    files_ok = sum(all(results[j][0] for j in file_jobs) for file_jobs in checked)
+    print("files resolved on every checked Python: %d/%d (%.0f s)" % (files_ok, len(checked), seconds))
+    if skipped_pythons:
+        print("listed Pythons uv cannot target (%s+), not checked: %s" % (UV_OLDEST, ", ".join(
+            "%s in %d files" % (p, n) for p, n in sorted(skipped_pythons.items(), key=lambda kv: Version(kv[0])))))
+    for line in unchecked:
+        print("not checked at all: " + line)
     for failure in failures:
         print("FAILED " + failure)
     return 1 if failures else 0
