@@ -132,3 +132,11 @@ def test_fix_reads_torchaudio_2_11_1_as_serving_every_torch_it_pairs_with(kb):
     for torch in ("2.11.0", "2.12.0", "2.15.0"):
         assert requirement.specifier.contains(Version(torch)), (torch, requirement)
     assert not requirement.specifier.contains(Version("2.10.0"))
+
+
+def test_torchaudio_unpinned_rule_excludes_only_2_11_0(kb):
+    # torchaudio 2.11.1 declares torch>=2.11 itself; the rule must not exclude it (a torch-range anchor that
+    # reaches torch < 2.11 would otherwise forbid the only torchaudio of torch 2.12-2.15)
+    spec = kb.rule("torchaudio-unpinned-2.11").require["torchaudio"]
+    assert not spec.contains(Version("2.11.0"))
+    assert spec.contains(Version("2.11.1")) and spec.contains(Version("2.10.0"))
