@@ -124,6 +124,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with_ = [parse_requirement(w, "--with requirement") for w in args.with_]
     build = normalize_build(args.cuda) if args.cuda else None
     result = generate(kb, anchors, python=parse_python(args.python), build=build, with_=with_)
+    for line in result.dropped:
+        print("pinguard: note: %s" % line, file=sys.stderr)
     text = render(kb, result, args.format)
     if args.output:
         write_atomic(args.output, text)
@@ -317,6 +319,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     result = protect.init(args.anchors, args.python, args.cuda, args.hook, args.project, args.prefix)
     from pinguard.adapters.install_state import describe
+
+    for line in result.dropped:
+        print("pinguard: note: %s" % line, file=sys.stderr)
 
     if args.json:
         payload = describe(result.state)

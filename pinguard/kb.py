@@ -242,7 +242,28 @@ def _release(entry: Mapping[str, Any], index: int) -> Release:
         sources=sources,
         confidence=str(entry["confidence"]),
         note=str(entry.get("note", "")),
+        missing_wheels=_missing_wheels(entry.get("missing_wheels"), family, python, where),
     )
+
+
+def _missing_wheels(table: Any, family: Mapping[str, Version], python: Sequence[str],
+                    where: str) -> Dict[str, Tuple[str, ...]]:
+    """member -> the release's Pythons that member has no wheel for; each must be a paired member and a listed Python."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise KnowledgeError("%s: missing_wheels must be a table of member = [Python, ...]" % where)
+    missing = {}
+    for member, pythons in table.items():
+        if member not in family:
+            raise KnowledgeError("%s: missing_wheels.%s names no paired family member" % (where, member))
+        values = _strings(pythons, where, "missing_wheels." + member)
+        stray = [p for p in values if p not in python]
+        if stray or not values:
+            raise KnowledgeError("%s: missing_wheels.%s must list some of the release's Pythons (%s), not %s" % (
+                where, member, describe_pythons(python), describe_pythons(stray) if stray else "none"))
+        missing[member] = values
+    return missing
 
 
 def _packages(table: Mapping[str, Any], where: str, key: str) -> Dict[str, SpecifierSet]:

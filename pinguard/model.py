@@ -43,6 +43,8 @@ class Release:
     sources: Tuple[str, ...]
     confidence: str
     note: str = ""
+    # member -> Pythons of `python` for which that member has no Linux x86_64 wheel on PyPI (torch.toml)
+    missing_wheels: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
 
     def pairs_with(self, member: str, version: Version) -> bool:
         """True when `member` `version` (local label ignored) is built for this torch release."""
@@ -51,6 +53,11 @@ class Release:
 
     def supports_python(self, python: Version) -> bool:
         return "%d.%d" % (python.major, python.minor) in self.python
+
+    def member_supports_python(self, member: str, python: Version) -> bool:
+        """Does the paired `member` have a wheel for `python` (one of this release's Pythons)?"""
+        return self.supports_python(python) and "%d.%d" % (python.major, python.minor) not in \
+            self.missing_wheels.get(member, ())
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,33 @@ def test_unknown_package_is_a_one_line_error(network, tmp_path):
     result = run_pinguard("fix", "--env", str(env), "--anchor", "torch==1.10.0", "--python", "3.7",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "c")})
     assert_one_line_error(result, 2, "no-such-package-pinguard-test")
+
+
+def test_torchaudio_without_label_builds_accepts_a_labelled_torch(kb):
+    # torchaudio 0.9.1 (no +cuXXX builds before 0.10) declares torch==1.9.1, which 1.9.1+cu111 meets (PEP 440
+    # ignores a candidate's local label against a public ==); generate pairs them, so fix must keep them together
+    data = MemoryData({"setuptools": {v: [] for v in ("59.5.0", "60.0.0")}})
+    env = parse_pins("setuptools==60.0.0\ntorch==1.9.1+cu111\ntorchaudio==0.9.1\ntorchvision==0.10.1+cu111\n")
+    crash = "AttributeError: module 'distutils' has no attribute 'version'"
+    result = fix(kb, data, env, [Anchor.parse("torch==1.9.1+cu111")], Version("3.7"), traceback=crash)
+    assert result.ok, result.impossible
+    assert [c.name for c in result.changes] == ["setuptools"]
+    assert dict(result.pins)["torchaudio"] == "0.9.1"
+
+
+def test_member_without_label_builds_requires_torch_by_public_version(kb):
+    from pinguard.engines.fix import FamilyData
+
+    family = FamilyData(kb, MemoryData({}), Version("3.7"), None)
+    requirement = family.requires("torchaudio", Version("0.9.1"))[-1]
+    assert requirement.specifier.contains(Version("1.9.1+cu111")) and requirement.specifier.contains(Version("1.9.1"))
+    labelled = family.requires("torchvision", Version("0.10.1"))[-1]  # the PyPI build goes with the PyPI torch
+    assert not labelled.specifier.contains(Version("1.9.1+cu111"))
+
+
+def test_family_candidates_have_wheels_for_the_target_python(kb):
+    from pinguard.engines.fix import FamilyData
+
+    on_311 = FamilyData(kb, MemoryData({}), Version("3.11"), None).versions("torchvision")
+    assert Version("0.15.1") in on_311 and Version("0.14.1") not in on_311  # 0.14.x: no cp311 wheel on PyPI
+    assert Version("0.14.1") in FamilyData(kb, MemoryData({}), Version("3.10"), None).versions("torchvision")

@@ -35,7 +35,8 @@ def expected_files(kb: KnowledgeBase) -> Dict[str, str]:
             name = file_name(str(release.torch), build)
             files[name] = render_pip(kb, result)
             entries.append({"file": name, "torch": str(release.torch), "build": build, "pypi_default": default,
-                            "python": list(release.python), "index": result.index[1] if result.index else None})
+                            "python": list(release.python), "index": result.index[1] if result.index else None,
+                            "missing_wheels": {m: list(p) for m, p in release.missing_wheels.items()}})
     files["index.json"] = json.dumps(entries, indent=1) + "\n"
     files["README.md"] = _readme(entries)
     return files
@@ -48,15 +49,19 @@ def _readme(entries: List[Dict[str, object]]) -> str:
         "Generated from pinguard's knowledge base (`python -m pinguard.adapters.constraints_dir constraints/`);",
         "do not edit by hand. Use: `pip install -c constraints/torch-1.10.0-cu113.txt ...`. The PyPI default",
         "build's file pins plain versions (what PyPI serves); the others pin `+build` labels and carry the index",
-        "option that reaches them. `index.json` lists the same in machine form.",
+        "option that reaches them. `index.json` lists the same in machine form. A family member without a wheel",
+        "for one of the listed Pythons (last column) is pinned with a `python_version !=` marker: on that Python",
+        "the file installs torch without it.",
         "",
-        "| file | torch | build | PyPI default | Python |",
-        "|---|---|---|---|---|",
+        "| file | torch | build | PyPI default | Python | no member wheel |",
+        "|---|---|---|---|---|---|",
     ]
     for entry in entries:
-        lines.append("| %s | %s | %s | %s | %s |" % (entry["file"], entry["torch"], entry["build"],
-                                                    "yes" if entry["pypi_default"] else "",
-                                                    ", ".join(entry["python"])))
+        missing = entry["missing_wheels"]
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            entry["file"], entry["torch"], entry["build"], "yes" if entry["pypi_default"] else "",
+            ", ".join(entry["python"]),
+            "; ".join("%s: %s" % (m, ", ".join(p)) for m, p in sorted(missing.items()))))
     return "\n".join(lines) + "\n"
 
 

@@ -34,10 +34,22 @@ def _header(result: Generated, comment: str = "#") -> List[str]:
         build = result.explicit_build or "%s (PyPI default)" % release.default_build
         lines.append("%s torch %s, build %s; wheels for Python %s" % (
             comment, release.torch, build, describe_pythons(release.python)))
+        if result.context.python is None:
+            lines.extend("%s %s" % (comment, line) for line in _missing_wheels(release))
     lines.append("%s each line names the rule ids behind it; --format json adds their sources" % comment)
     for note in result.notes:
         lines.append("%s note: %s" % (comment, note))
     return lines
+
+
+def _missing_wheels(release) -> List[str]:
+    """One line per Python some paired member has no wheel for (its pin then carries a python_version marker)."""
+    by_python: Dict[str, List[str]] = {}
+    for member, pythons in release.missing_wheels.items():
+        for python in pythons:
+            by_python.setdefault(python, []).append("%s %s" % (member, release.family[member]))
+    return ["no wheels for Python %s: %s (their pins carry a python_version marker)" % (python, ", ".join(members))
+            for python, members in sorted(by_python.items())]
 
 
 def _xy(result: Generated) -> str:

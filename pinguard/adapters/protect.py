@@ -41,6 +41,7 @@ class InitResult:
     written: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     constraints: int = 0
+    dropped: List[str] = field(default_factory=list)  # family members left out: no wheel for the env's Python
 
 
 def _text(path: str) -> Optional[str]:
@@ -112,7 +113,7 @@ def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str]
             raise BadInput("--project %s is not a directory" % project)
         if path not in state.projects:
             state.projects.append(path)
-    result = InitResult(env, state, constraints=len(generated.constraints))
+    result = InitResult(env, state, constraints=len(generated.constraints), dropped=list(generated.dropped))
     changes: List[install_state.Change] = []
 
     constraints_file = install_state.constraints_path(env.prefix)

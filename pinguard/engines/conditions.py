@@ -1,7 +1,8 @@
 """Does a rule's `when` hold? Two questions, one module.
 
-- `may_hold`: under *constraints* (an anchor range, generated bounds) can the condition be true? Used by
-  `generate`, which must emit a rule's bound whenever the environment could reach the trigger.
+- `may_hold`: under *requests* (anchors, --with, the paired family, narrowed by generated bounds) can the
+  condition be true? Used by `generate`, which must emit a rule's bound whenever what the user asked for can reach
+  the trigger.
 - `holds`: under *installed versions* is it true? Used by `check` and `fix`.
 """
 
@@ -13,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.model import Condition, Context, Rule
-from pinguard.specs import python_marker, satisfiable
+from pinguard.specs import implies, python_marker, satisfiable
 
 
 def _python_ok(condition: Condition, context: Context) -> Optional[bool]:
@@ -37,17 +38,22 @@ def _gpu_ok(condition: Condition, context: Context) -> bool:
 
 
 def may_hold(condition: Condition, known: Mapping[str, SpecifierSet], context: Context,
-             constrained: Iterable[str] = ()) -> Optional[str]:
+             constrained: Iterable[str] = (), unversioned: Iterable[str] = ()) -> Optional[str]:
     """None when the condition cannot hold; else the PEP 508 marker it needs ("" = none).
 
-    Entries on `constrained` packages (the ones the rule's `require` bounds) describe the broken range, not the
-    trigger: the bound is emitted whether or not the package is known yet, which is the point of a constraint.
+    `known` maps each requested package to the range it may take. A versioned request may be any version of its
+    range, so an entry holds when the two overlap; an `unversioned` one is *some* version the resolver picks, so an
+    entry holds only when the whole range lies inside it (`""` always does). Entries on `constrained` packages (the
+    ones the rule's `require` bounds) describe the broken range, not the trigger: the bound is emitted whether or
+    not the package is known yet, which is the point of a constraint.
     """
-    constrained = set(constrained)
+    constrained, unversioned = set(constrained), set(unversioned)
     for name, spec in condition.packages.items():
         if name in constrained:
             continue
-        if name not in known or not satisfiable([known[name], spec]):
+        if name not in known:
+            return None
+        if not (implies([known[name]], spec) if name in unversioned else satisfiable([known[name], spec])):
             return None
     if not (_build_ok(condition, context) and _gpu_ok(condition, context)):
         return None

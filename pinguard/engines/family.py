@@ -59,8 +59,19 @@ def candidate_releases(kb: KnowledgeBase, specs: Mapping[str, SpecifierSet],
                 raise ImpossibleAnchor("torch %s has no wheels for Python %s (it has %s)" % (
                     release.torch, _xy(python), describe_pythons(release.python)))
             raise ImpossibleAnchor("no torch release matching the anchors has wheels for Python %s" % _xy(python))
-        chosen = fitting
+        chosen = _members_with_wheels(fitting, [m for m in FAMILY if m in specs], python)
     return chosen
+
+
+def _members_with_wheels(releases: List[Release], members: Sequence[str], python: Version) -> List[Release]:
+    """The releases whose anchored members have wheels for `python`; ImpossibleAnchor naming one when none does."""
+    fitting = [r for r in releases if all(r.member_supports_python(m, python) for m in members)]
+    if not fitting:
+        release = releases[0]
+        member = next(m for m in members if not release.member_supports_python(m, python))
+        raise ImpossibleAnchor("%s %s has no wheels for Python %s (torch %s has)" % (
+            member, release.family[member], _xy(python), release.torch))
+    return fitting
 
 
 def _no_pairing_reason(kb: KnowledgeBase, member: str, spec: SpecifierSet, chosen: Sequence[Release]) -> str:

@@ -1,9 +1,24 @@
-"""generate: anchors -> every constraint they imply (family pairing + rules, transitively). Pure."""
+"""generate: anchors -> every constraint they imply (family pairing + rules, transitively). Pure.
+
+What a rule's trigger is evaluated against: the packages the user *asked for* (anchors, `--with` requirements and
+the torch-family members paired with an anchor), each with the range of versions it may take (its request,
+narrowed by the bounds generated rules put on it). A rule applies when its trigger can hold for them:
+
+- a versioned request (`torch==1.10.0`, `mmcv-full<2`, `--with mmdet==2.17.0`) may be any version of its range, so
+  a trigger holds when it overlaps the range: the bound then protects every version the user allows;
+- an unversioned request (`--with matplotlib`) is *some* version, the one the resolver picks (for a plain install
+  the newest for the target), not every version at once: a trigger on its version holds only when the whole range
+  lies inside it. `--with matplotlib` therefore brings no `pyparsing<3` (matplotlib < 3.5) and `--with mmdet` none
+  of the mutually exclusive mmcv windows; `--with mmdet==2.17.0 --with mmcv-full` does bring the yapf bound,
+  because mmdet 2.17's window holds mmcv-full below 1.7.2;
+- a package only a rule bounds is not asked for: the bound holds if it is installed, it does not install it, so it
+  reaches no other rule's trigger (`mmcv-full!=1.3.10` in a cu111 file brings no yapf bound).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -19,6 +34,7 @@ from pinguard.specs import implies, intersect, normalize, satisfiable
 PAIRING = "torch-family-pairing"
 ANCHOR = "anchor"
 WITH = "with"
+REQUESTS = (ANCHOR, WITH, PAIRING)  # the facts that say a package is asked for, not only bounded
 
 
 @dataclass
@@ -40,6 +56,7 @@ class Generated:
     constraints: List[Constraint]
     index: Optional[Tuple[str, str]] = None  # (pip option, URL) reaching the chosen build
     notes: List[str] = field(default_factory=list)
+    dropped: List[str] = field(default_factory=list)  # one line per family member left out (no wheel for Python)
 
 
 def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Version] = None,
@@ -59,7 +76,8 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
         add(normalize(requirement.name), _Fact(requirement.specifier, WITH, ()))
 
     explicit_build = _explicit_build(anchors, build)
-    release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add)
+    dropped: List[str] = []
+    release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add, dropped)
     if explicit_build is not None and release is None:
         raise BadInput("--cuda needs a torch (or torchvision/torchaudio) anchor that selects one torch release")
     context = Context(python=python,
@@ -77,7 +95,7 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
                                          kb.index.url.replace("{build}", explicit_build or "")))
         else:
             index = kb.index_for(release, explicit_build or release.default_build)
-    return Generated(list(anchors), context, release, explicit_build, constraints, index, notes)
+    return Generated(list(anchors), context, release, explicit_build, constraints, index, notes + dropped, dropped)
 
 
 def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional[str]:
@@ -90,8 +108,13 @@ def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional
     return build or label
 
 
-def _pair_family(kb, anchors, facts, python, explicit_build, add):
-    """Add the family pins (or bounds, for a range anchor) and return the selected release."""
+def _pair_family(kb, anchors, facts, python, explicit_build, add, dropped):
+    """Add the family pins (or bounds, for a range anchor) and return the selected release.
+
+    A paired member without a wheel for `python` is left out (a line in `dropped`); with no Python given, its pin
+    carries a marker excluding the Pythons it has no wheel for. An anchored member is never left out: the anchor
+    then contradicts the Python (candidate_releases says so).
+    """
     specs = {a.name: a.specifier for a in anchors if a.name in ("torch",) + FAMILY}
     notes: List[str] = []
     if not specs:
@@ -101,37 +124,62 @@ def _pair_family(kb, anchors, facts, python, explicit_build, add):
         release = releases[0]
         check_build(kb, release, explicit_build)
         for name, version in family_pins(kb, release, explicit_build).items():
-            add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources))
+            if name != "torch" and python is not None and not release.member_supports_python(name, python):
+                dropped.append(_dropped(name, str(release.family[name]), python, "torch %s" % release.torch))
+                continue
+            marker = "" if name in specs else _no_wheel_marker(release.missing_wheels.get(name, ()))
+            add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources, marker))
         return release, notes
     for member in ("torch",) + FAMILY:
         versions = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases} - {None})
-        if versions:
-            bound = SpecifierSet(">=%s,<=%s" % (versions[0], versions[-1]))
+        usable = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases
+                         if python is None or member == "torch" or r.member_supports_python(member, python)} - {None})
+        if versions and not usable:
+            dropped.append(_dropped(member, "%s ... %s" % (versions[0], versions[-1]), python,
+                                    "torch %s ... %s" % (releases[0].torch, releases[-1].torch)))
+        elif usable:
+            bound = SpecifierSet(">=%s,<=%s" % (usable[0], usable[-1]))
             add(member, _Fact(bound, PAIRING, tuple(s for r in releases for s in r.sources[:1])))
     notes.append("the anchors admit %d torch releases (%s ... %s): family members are bounded, not pinned" % (
         len(releases), releases[0].torch, releases[-1].torch))
     return None, notes
 
 
-def _known(facts: Dict[str, List[_Fact]]) -> Dict[str, SpecifierSet]:
-    known = {}
+def _dropped(member: str, versions: str, python: Version, paired: str) -> str:
+    return "%s %s (paired with %s) has no wheel for Python %d.%d on PyPI: left out" % (
+        member, versions, paired, python.major, python.minor)
+
+
+def _no_wheel_marker(pythons: Sequence[str]) -> str:
+    return " and ".join('python_version != "%s"' % p for p in pythons)
+
+
+def _known(facts: Dict[str, List[_Fact]]) -> Tuple[Dict[str, SpecifierSet], Set[str]]:
+    """The packages asked for with the range each may take (rule bounds narrow it), and which came unversioned."""
+    known: Dict[str, SpecifierSet] = {}
+    unversioned: Set[str] = set()
     for name, entries in facts.items():
-        plain = [f.specifier for f in entries if not f.marker]
-        known[name] = intersect(plain or [entries[0].specifier])
-    return known
+        asked = [f for f in entries if f.reason in REQUESTS]
+        if not asked:
+            continue
+        known[name] = intersect(f.specifier for f in entries if f.reason in REQUESTS or not f.marker)
+        if not any(str(f.specifier) for f in asked):
+            unversioned.add(name)
+    return known, unversioned
 
 
 def _apply_rules(kb: KnowledgeBase, facts, context: Context, add) -> None:
-    """Apply every constraint rule whose trigger may hold, until nothing new is triggered."""
+    """Apply every constraint rule whose trigger may hold for what was asked for, until nothing new is triggered."""
     applied = set()
     changed = True
     while changed:
         changed = False
-        known = _known(facts)
+        known, unversioned = _known(facts)
         for rule in kb.rules:
             if rule.kind != "constraint" or rule.id in applied:
                 continue
-            markers = [m for m in (may_hold(c, known, context, rule.require) for c in rule.when) if m is not None]
+            markers = [m for m in (may_hold(c, known, context, rule.require, unversioned) for c in rule.when)
+                       if m is not None]
             if not markers:
                 continue
             marker = "" if "" in markers else " or ".join("(%s)" % m if len(markers) > 1 else m for m in markers)

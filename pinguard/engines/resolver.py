@@ -19,6 +19,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from pinguard.engines.family import labelled
 from pinguard.errors import PinguardError
 from pinguard.kb import KnowledgeBase
 from pinguard.model import FAMILY, Anchor, Condition, Context, Pin, Release, Rule
@@ -116,8 +117,9 @@ class FamilyData(PackageData):
             return self.inner.versions(name, keep)
         found = []
         for release in self._releases():
+            paired = name in release.family and release.member_supports_python(name, self.python)
             members = [release.torch] if name == "torch" else (
-                [release.family[name]] if name in release.family else []) + list(release.also.get(name, ()))
+                [release.family[name]] if paired else []) + list(release.also.get(name, ()))
             for version in members:
                 if release.on_pypi:
                     found.append(version)
@@ -141,13 +143,22 @@ class FamilyData(PackageData):
             requirements = []
         if name in FAMILY:
             owners = self.kb.family_releases(name, base)
-            if owners:
+            if len(owners) > 1:  # serves several torch releases (torchaudio 2.11.1: torch>=2.11; torchdata 0.7.1)
+                requirements.append(Requirement("torch>=%s,<=%s" % (owners[0].torch, owners[-1].torch)))
+            elif owners:
                 torch = owners[0].torch
                 if version.local:
                     requirements.append(Requirement("torch==%s+%s" % (torch, version.local)))
-                else:  # the plain (PyPI default) build goes with the plain torch, never with a +label build
+                elif self._has_labelled_builds(name, base, owners[0]):
+                    # the plain (PyPI default) build goes with the plain torch, never with a +label build
                     requirements.append(Requirement("torch===%s" % torch))
+                else:  # one wheel for every torch build: PEP 440 `==` admits 1.9.1+cu111 (torchaudio 0.9.1)
+                    requirements.append(Requirement("torch==%s" % torch))
         return requirements
+
+    def _has_labelled_builds(self, name: str, version: Version, release: Release) -> bool:
+        return any(labelled(self.kb, release, name, version, b) != str(version)
+                   for b in self.kb.labelled_builds(release))
 
     def exists(self, name: str) -> bool:
         return name in FAMILY_ALL or self.inner.exists(name)
