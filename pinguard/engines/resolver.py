@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - a declared dependency
 
 FAMILY_ALL = ("torch",) + FAMILY
 MAX_ROUNDS = 6
+PREFETCH = 8  # candidates whose metadata is read together when the resolver first looks at a package
 MAX_RESOLVER_ROUNDS = 400  # per attempt; a plan that needs more is dropped for the next one
 
 
@@ -196,6 +197,7 @@ class _Provider(AbstractProvider):  # type: ignore[misc,valid-type]
         self.free = free
         self.root_specs = root_specs
         self._ordered: Dict[str, List[Version]] = {}
+        self._warmed: Set[Tuple[str, Version]] = set()
 
     def identify(self, requirement_or_candidate) -> str:
         return requirement_or_candidate.name
@@ -218,13 +220,21 @@ class _Provider(AbstractProvider):  # type: ignore[misc,valid-type]
                 self._ordered[name] = [current] if current is not None else []
         return self._ordered[name]
 
+    def _warm(self, name: str, versions: List[Version]) -> None:
+        """Read the metadata of the next candidates together: the resolver will ask for them one by one."""
+        fresh = [v for v in versions if (name, v) not in self._warmed]
+        if len(fresh) > 1:
+            self._warmed.update((name, v) for v in fresh)
+            self.fixer.data.prefetch([(name, v) for v in fresh])
+
     def find_matches(self, identifier, requirements, incompatibilities):
         specs = [r.specifier for r in requirements.get(identifier, ())]
         bad = {c.version for c in incompatibilities.get(identifier, ())}
         matches = []
-        for version in self._candidates(identifier):
-            if version in bad or not all(s.contains(version, prereleases=True) for s in specs):
-                continue
+        fitting = [v for v in self._candidates(identifier)
+                   if v not in bad and all(s.contains(v, prereleases=True) for s in specs)]
+        self._warm(identifier, fitting[:PREFETCH])
+        for version in fitting:
             candidate = Candidate(identifier, version)
             if self.fixer.excluded(candidate):
                 continue

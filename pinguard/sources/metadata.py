@@ -133,7 +133,7 @@ class IndexPackageData(PackageData):
         """Fetch the metadata of many (name, version) pairs in parallel (errors surface later, one by one)."""
         pins = list(pins)
         names = sorted({name for name, _ in pins})
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(self._page_quietly, names))
         wanted = []
         for name, version in pins:
