@@ -195,7 +195,7 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
         changes.append(install_state.Change(hook.hook_path(env.prefix), "hook",
                                             hook.hook_text(env.prefix).encode("utf-8")))
         changes.append(install_state.Change(hook.pth_path(env.purelib), "hook-pth",
-                                            hook.pth_text(env.prefix).encode("utf-8")))
+                                            hook.pth_text(env.prefix, hook.pth_path(env.purelib)).encode("utf-8")))
     result.written = install_state.Transaction(state, previous_bytes).apply(changes)
     return result
 

@@ -20,6 +20,10 @@ from packaging.version import InvalidVersion, Version
 from pinguard.errors import BadInput
 
 PROBE_TIMEOUT = 60
+#: Every interpreter pinguard starts in a target environment runs isolated: `-I` puts neither the current
+#: directory nor a script directory on sys.path and ignores PYTHON* variables and the user site-packages, so an
+#: `argparse.py`, `json.py` or `pip/` in the directory pinguard runs from is never imported (Python 3.4+).
+ISOLATED = "-I"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -132,7 +136,7 @@ def read_environment(python: Optional[str] = None) -> Environment:
         return Environment.from_probe(env_probe.probe())
     interpreter = resolve_interpreter(python)
     try:
-        result = subprocess.run([interpreter, "-c", probe_source() + "\nsys.stdout.write(probe_json())\n"],
+        result = subprocess.run([interpreter, ISOLATED, "-c", probe_source() + "\nsys.stdout.write(probe_json())\n"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env_for_target(),
                                 timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -179,9 +183,9 @@ def read_prefix(prefix: str) -> Environment:
 
 def run_python(env: Environment, args: Sequence[str], timeout: int = 600,
                extra_env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
-    """Run the environment's interpreter with `args`, capturing text output."""
+    """Run the environment's interpreter, isolated (ISOLATED), with `args`, capturing text output."""
     try:
-        return subprocess.run([env.executable] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.run([env.executable, ISOLATED] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, env=_env_for_target(extra_env), timeout=timeout)
     except subprocess.TimeoutExpired:
         raise BadInput("%s %s did not finish within %d s" % (env.executable, " ".join(args[:3]), timeout))
