@@ -32,12 +32,12 @@ def _trap_directory(tmp_path) -> str:
     return str(trap)
 
 
-def _pinguard_in(cwd: str, *args: str) -> subprocess.CompletedProcess:
+def _pinguard_in(cwd: str, *args: str, env=None) -> subprocess.CompletedProcess:
     """pinguard from the source tree, started from `cwd` the way a user starts it (its own imports are not at
     stake here: the pinguard script's directory, not the current one, is first on its sys.path)."""
     code = "import sys; sys.path[0] = %r; from pinguard.cli import main; sys.exit(main(sys.argv[1:]))" % ROOT
     return subprocess.run([sys.executable, "-c", code] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=hermetic_env(), cwd=cwd, timeout=600)
+                          universal_newlines=True, env=hermetic_env(env), cwd=cwd, timeout=600)
 
 
 @pytest.mark.parametrize("version", ["3.7", "3.11"])
@@ -78,3 +78,18 @@ def test_the_probe_reads_the_user_site_even_when_isolated(make_venv, tmp_path, v
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                              env=hermetic_env({"HOME": str(home)}), timeout=120)
     assert in_venv.returncode == 0 and "userpkg" not in in_venv.stdout, in_venv.stdout + in_venv.stderr
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("version", ["3.7", "3.11"])
+def test_a_guarded_install_never_imports_from_the_current_directory(make_venv, tmp_path, network, version):
+    """`pinguard pip install` runs pip in the target with -I (the session, --dry-run --report, the fallbacks)."""
+    venv = make_venv(version)
+    trap = _trap_directory(tmp_path)
+    for method in ("session", "report", "requested"):
+        if method == "report" and version == "3.7":
+            continue  # pip 22.0 predates --report
+        result = _pinguard_in(trap, "pip", "install", "--dry-run", "six", "--python", venv.python,
+                              "--anchor", "numpy==1.19.5", env={"PINGUARD_PIP_METHOD": method})
+        assert result.returncode == 0, (method, result.stderr[-2000:])
+    assert os.listdir(str(tmp_path / "markers")) == []
