@@ -485,15 +485,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except ModuleNotFoundError as exc:
-        if exc.name not in DEPENDENCIES or os.environ.get("PINGUARD_DEBUG"):
-            raise
-        _error_line("pinguard needs %s, which is not installed for %s: install pinguard with its dependencies "
-                    "(%s -m pip install pinguard, without --no-deps)" % (exc.name, sys.executable, sys.executable))
-        return EXIT_BAD_INPUT
     except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
         if os.environ.get("PINGUARD_DEBUG"):
             raise
+        if isinstance(exc, ModuleNotFoundError) and exc.name in DEPENDENCIES:  # an install without dependencies
+            _error_line("pinguard needs %s, which is not installed for %s: install pinguard with its dependencies "
+                        "(%s -m pip install pinguard, without --no-deps)" % (exc.name, sys.executable,
+                                                                             sys.executable))
+            return EXIT_BAD_INPUT
         _error_line("%s: %s (rerun with PINGUARD_DEBUG=1 for the traceback)" % (type(exc).__name__, exc),
                     "internal error")
         return EXIT_INTERNAL

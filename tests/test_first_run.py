@@ -51,3 +51,14 @@ def test_the_readmes_first_command_works_in_a_fresh_venv(make_venv, tmp_path, ne
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     assert "torch==1.10.0  " in result.stdout and "torchvision==0.11.1" in result.stdout, result.stdout
     assert "internal error" not in result.stderr
+
+
+def test_an_install_without_dependencies_says_what_is_missing(make_venv, network):
+    from tests.conftest import assert_one_line_error
+    from tests.guard_helpers import pinguard_wheel
+
+    venv = make_venv("3.11")
+    installed = venv.pip_retrying("install", "--no-deps", pinguard_wheel())
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    result = venv.run(os.path.join(venv.path, "bin", "pinguard"), "generate", "torch==1.10.0", "--python", "3.7")
+    assert_one_line_error(result, 2, "pinguard needs packaging, which is not installed for %s" % venv.python)
