@@ -127,6 +127,10 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="a line per case: time, changes")
     parser.add_argument("--cache-dir", help="keep the warm cache here between runs (default: a temporary one)")
     args = parser.parse_args()
+    if not os.path.isfile(args.cases):
+        print("bench_fix: shared/ is missing: no cases at %s (give --cases PATH, a JSON-lines file of repair cases)"
+              % args.cases, file=sys.stderr)
+        return 2
     import logging
 
     logging.getLogger("pinguard").setLevel(logging.ERROR)
@@ -171,7 +175,8 @@ def main():
         print("uv pip compile --python-version 3.7 resolves %d of %d answers" % (
             uv_compile_count(answers, workdir), len(answers)))
     shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,7 @@ from pinguard import kb as kb_module
 from pinguard.engines.fix import PackageData, closeness_order, fix
 from pinguard.model import Anchor
 from pinguard.sources.pins import parse_pins
-from tests.conftest import assert_one_line_error, run_pinguard, shared_path
+from tests.conftest import assert_one_line_error, run_pinguard, fixture_path
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +92,11 @@ def test_impossible_repair_exits_with_the_blocking_constraint(kb):
 
 @pytest.mark.network
 @pytest.mark.parametrize("seed,changed", [
-    ("debug-mission-torch-1.10.0-retinaface.txt", {"torchvision": "0.11.1"}),
-    ("debug-mission-torch-1.8.0-retinaface.txt", {"torch": "1.8.0+cu111", "torchvision": "0.9.0+cu111"}),
+    ("mission-torch-1.10.0-torchvision-0.3.0.txt", {"torchvision": "0.11.1"}),
+    ("mission-torch-1.8.0-cudnn.txt", {"torch": "1.8.0+cu111", "torchvision": "0.9.0+cu111"}),
 ])
 def test_seed_missions(seed, changed, network, tmp_path):
-    path = shared_path("seeds", seed)
+    path = fixture_path(seed)
     result = run_pinguard("fix", "--mission", path, env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -111,7 +111,7 @@ def test_seed_missions(seed, changed, network, tmp_path):
 
 @pytest.mark.network
 def test_explain_says_why_and_what_is_assumed(network, tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.8.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.8.0-cudnn.txt")
     result = run_pinguard("fix", "--mission", path, "--format", "explain",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
@@ -123,7 +123,7 @@ def test_explain_says_why_and_what_is_assumed(network, tmp_path):
 
 @pytest.mark.network
 def test_json_output(network, tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.10.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.10.0-torchvision-0.3.0.txt")
     result = run_pinguard("fix", "--mission", path, "--format", "json",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     payload = json.loads(result.stdout)
@@ -133,9 +133,9 @@ def test_json_output(network, tmp_path):
 
 
 def test_offline_with_a_cold_cache_is_a_one_line_error(tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.10.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.10.0-torchvision-0.3.0.txt")
     result = run_pinguard("fix", "--mission", path, "--offline", env={"PINGUARD_CACHE_DIR": str(tmp_path / "c")})
-    assert_one_line_error(result, 2, "offline")
+    assert_one_line_error(result, 4, "offline")  # 4: the cache cannot answer (network)
 
 
 @pytest.mark.parametrize("files,args,message", [

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 from pinguard.errors import BadInput, CacheError, NetworkError, UnknownPackage
+from pinguard.sources import http_transport
 from pinguard.sources import index as index_module
 from pinguard.sources.cache import Cache, default_cache_dir
 from pinguard.sources.index import FileInfo, IndexClient, normalize_name, parse_metadata
@@ -625,7 +626,7 @@ def test_metadata_many_raises_the_first_error(fake, client_for, demo):
 
 
 def test_progress_callback_reports_slow_batches(fake, client_for, monkeypatch):
-    monkeypatch.setattr(index_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(http_transport, "PROGRESS_DELAY", 0.0)
     for i in range(3):
         filename, content, meta = make_wheel("slow", "1.{}".format(i), pad=0)
         fake.add("slow", filename, content, meta)
@@ -638,7 +639,7 @@ def test_progress_callback_reports_slow_batches(fake, client_for, monkeypatch):
 
 
 def test_no_progress_output_by_default(fake, client_for, demo, monkeypatch, capsys):
-    monkeypatch.setattr(index_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(http_transport, "PROGRESS_DELAY", 0.0)
     client = client_for()
     client.metadata_many(client.project("demo"))
     assert capsys.readouterr().err == ""
