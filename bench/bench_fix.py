@@ -118,8 +118,8 @@ def uv_resolves(uv, answer, python, workdir, index):
     path = os.path.join(workdir, "answer-%d.txt" % index)
     with open(path, "w") as handle:
         handle.write("\n".join(line.split("+")[0] for line in answer) + "\n")
-    args = [uv, "pip", "compile", "--python-version", LAST_PATCH.get(python, python), "--python-platform", "x86_64-unknown-linux-gnu",
-            "--no-header", "-q", "--index-url", "https://pypi.org/simple", path]
+    args = [uv, "pip", "compile", "--python-version", LAST_PATCH.get(python, python), "--python-platform",
+            "x86_64-unknown-linux-gnu", "--no-header", "-q", "--index-url", "https://pypi.org/simple", path]
     process = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
     return process.returncode == 0, process.stderr.strip().splitlines()[-1:] if process.returncode else []
 
@@ -179,10 +179,11 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="a line per case: time, changes")
     parser.add_argument("--cache-dir", help="keep the warm cache here between runs (default: a temporary one)")
     args = parser.parse_args()
-    missing = [path for path in args.cases if not os.path.exists(path)]
+    missing = [path for path in args.cases if not os.path.isfile(path)]
     if missing:
-        sys.exit("bench_fix: case file %s is missing (the shared cases live beside the project in "
-                 "../shared/cases; give --cases FILE ...)" % missing[0])
+        print("bench_fix: shared/ is missing: no cases at %s (give --cases PATH, a JSON-lines file of repair cases)"
+              % missing[0], file=sys.stderr)
+        return 2
     import logging
 
     logging.getLogger("pinguard").setLevel(logging.ERROR)
@@ -197,4 +198,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from pinguard import __version__
-from pinguard.errors import BadInput, PinguardError
+from pinguard.errors import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_INTERNAL, EXIT_OK, BadInput, PinguardError
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -30,26 +30,54 @@ class _KnowledgeModule:
 
 kb_module = _KnowledgeModule()
 
-EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_CODES = ("exit codes: 0 ok, 1 findings / refused / no repair, 2 bad input, 3 internal error (a bug), "
+              "4 network (the index cannot be reached, or, offline, the cache cannot answer)")
+MAX_ERROR_LINE = 1000
+DEPENDENCIES = ("packaging", "resolvelib", "tomli")
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
         raise BadInput("%s (see `%s --help`)" % (message, self.prog))
 
 
 def parse_python(text: Optional[str]) -> Optional["Version"]:
+    """--python of generate/check/fix: a version (X.Y), or an interpreter whose X.Y is read (run isolated)."""
     from packaging.version import InvalidVersion, Version
+
+    from pinguard.errors import quote
+    from pinguard.sources.environment import interpreter_version, looks_like_version
 
     if text is None:
         return None
-    try:
-        version = Version(text)
-    except InvalidVersion:
-        version = None
+    if not looks_like_version(text) and ("/" in text or os.sep in text or os.path.exists(text)):
+        text = interpreter_version(text)
+    version = None
+    if len(text) <= 20:
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            version = None
     if version is None or len(version.release) < 2 or version.major not in (2, 3) or version.local or version.pre:
-        raise BadInput("--python takes a Python version such as 3.7 or 3.10, not %r" % text)
+        raise BadInput("--python takes a Python version such as 3.7 or 3.10, or an interpreter's path, not %s"
+                       % quote(text, 40))
     return Version("%d.%d" % (version.major, version.minor))
+
+
+def _format_option(parser: argparse.ArgumentParser, choices: Sequence[str], default: str) -> None:
+    """--format (kept) and --json (the spelling every command shares; = --format json)."""
+    parser.add_argument("--format", choices=choices, default=None, help="output format (default: %s)" % default)
+    parser.add_argument("--json", action="store_true", help="machine-readable output (= --format json)")
+
+
+def _output_format(args: argparse.Namespace, default: str) -> str:
+    if args.json and args.format not in (None, "json"):
+        raise BadInput("give --json or --format %s, not both" % args.format)
+    return "json" if args.json else (args.format or default)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,17 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser("generate", help="constraints implied by anchors (pip, uv, conda, json)")
     gen.add_argument("anchors", nargs="+", metavar="ANCHOR", help="e.g. torch==1.10.0, torch==1.10.0+cu113")
-    gen.add_argument("--python", metavar="X.Y", help="target Python (default: not fixed; markers are emitted)")
+    gen.add_argument("--python", metavar="X.Y|PATH", help="target Python: a version, or an interpreter whose version "
+                     "is read (default: not fixed; markers are emitted)")
     gen.add_argument("--cuda", metavar="VARIANT", help="torch build: cu113, cpu, rocm4.2 ... (default: PyPI's)")
     gen.add_argument("--with", dest="with_", action="append", default=[], metavar="PKG",
                      help="a package you will also install (its rules apply); repeatable")
-    gen.add_argument("--format", choices=("pip", "uv", "conda", "json"), default="pip")
+    _format_option(gen, ("pip", "uv", "conda", "json"), "pip")
     gen.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
 
     chk = commands.add_parser("check", help="violations of an anchor in a pin list (pip freeze / requirements)")
     chk.add_argument("file", nargs="?", default="-", metavar="FILE", help="pin list; - or omitted = stdin")
     chk.add_argument("--anchor", action="append", default=[], metavar="ANCHOR", help="repeatable")
-    chk.add_argument("--python", metavar="X.Y")
+    chk.add_argument("--python", metavar="X.Y|PATH", help="target Python: a version, or an interpreter's path")
     chk.add_argument("--json", action="store_true", help="machine-readable output")
     chk.add_argument("--prefix", metavar="PATH", help="check a conda environment (its conda-meta records and what "
                      "pip put beside them) instead of a pin list; anchors default to the ones init recorded")
@@ -77,16 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--env", metavar="FILE", help="the crashed environment: name==version lines (- = stdin)")
     fx.add_argument("--mission", metavar="FILE", help="a debug-mission file (environment, Python, traceback, anchor)")
     fx.add_argument("--anchor", action="append", default=[], metavar="REQ", help="the pin that must stay; repeatable")
-    fx.add_argument("--python", metavar="X.Y", help="the target Python (not the one pinguard runs on)")
+    fx.add_argument("--python", metavar="X.Y|PATH", help="the target Python (not the one pinguard runs on): a "
+                    "version, or an interpreter's path")
     fx.add_argument("--traceback", metavar="FILE", help="the crash text")
     fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: sm_75)")
-    fx.add_argument("--format", choices=("pins", "explain", "json"), default="pins")
-    fx.add_argument("--offline", action="store_true", help="use the metadata cache only (PINGUARD_OFFLINE=1)")
+    _format_option(fx, ("pins", "explain", "json"), "pins")
+    fx.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    from pinguard.adapters.index_options import add_index_options
+
+    add_index_options(fx)
 
     ini = commands.add_parser("init", help="protect an environment: pip.conf, UV_CONSTRAINT, uv.toml, --hook")
     ini.add_argument("anchors", nargs="*", metavar="ANCHOR", help="e.g. torch==1.10.0 (default: the recorded ones)")
-    ini.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the one running "
-                     "pinguard); Python 3.6+")
+    ini.add_argument("--python", metavar="PATH", help="the environment's interpreter or directory (default: the "
+                     "one running pinguard); Python 3.6+. A version (3.7) names no environment and is refused")
     ini.add_argument("--prefix", metavar="PATH", nargs="?", const="", help="the environment's directory instead "
                      "of --python (a conda environment without a Python of its own works too); --prefix alone: "
                      "the active CONDA_PREFIX")
@@ -104,12 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     doc = commands.add_parser("doctor", help="inspect a live environment: anchor, builds, GPU, pip-over-conda, "
                               "RECORDs, pip check")
-    doc.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: this one)")
+    doc.add_argument("--python", metavar="PATH", help="the environment's interpreter or directory (default: this "
+                     "one); a version (3.7) names no environment and is refused")
     doc.add_argument("--json", action="store_true", help="machine-readable output")
-
-    jdg = commands.add_parser("_judge")  # the install hook's judge: plan JSON on stdin, verdict JSON on stdout
-    jdg.add_argument("--prefix", required=True)
     return parser
+
+
+def _judge_parser() -> argparse.ArgumentParser:
+    """The install hook's judge (plan JSON on stdin, verdict JSON on stdout): internal, so not a listed command."""
+    jdg = _Parser(prog="pinguard _judge", add_help=False)
+    jdg.add_argument("--prefix", required=True)
+    return jdg
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -119,6 +157,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pinguard.fsutil import write_atomic
     from pinguard.model import Anchor, parse_requirement
 
+    output = _output_format(args, "pip")
     kb = kb_module.load()
     anchors = [Anchor.parse(a) for a in args.anchors]
     with_ = [parse_requirement(w, "--with requirement") for w in args.with_]
@@ -126,7 +165,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     result = generate(kb, anchors, python=parse_python(args.python), build=build, with_=with_)
     for line in result.dropped:
         print("pinguard: note: %s" % line, file=sys.stderr)
-    text = render(kb, result, args.format)
+    for anchor in anchors:
+        if not kb_knows(kb, anchor.name):
+            print("pinguard: warning: the knowledge base knows nothing of %s: its anchor is passed through as "
+                  "given, and no rule or pairing applies to it" % anchor.display, file=sys.stderr)
+    text = render(kb, result, output)
     if args.output:
         write_atomic(args.output, text)
         print("wrote %d constraints to %s" % (len(result.constraints), args.output), file=sys.stderr)
@@ -135,33 +178,44 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def kb_knows(kb, name: str) -> bool:
+    """Does the knowledge base say anything about this package (torch family, a rule, a conda name)?"""
+    from pinguard.model import FAMILY
+
+    if name == "torch" or name in FAMILY:
+        return True
+    return any(name in rule.packages() for rule in kb.rules)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     if getattr(args, "prefix", None):
         return cmd_check_prefix(args)
     from pinguard.engines.check import check
     from pinguard.model import Anchor
     from pinguard.sources.mission import is_mission, parse_mission
-    from pinguard.sources.pins import parse_pins, read_text
+    from pinguard.sources.pins import read_pin_list, read_text
 
     kb = kb_module.load()
     where = "<stdin>" if args.file in (None, "-") else args.file
     text = read_text(args.file)
-    anchor_texts, python_text = list(args.anchor), args.python
+    anchor_texts, python_text, base = list(args.anchor), args.python, None
     if is_mission(text):  # a debug-mission file carries its own environment, Python and anchor
         mission = parse_mission(text, where)
-        text = "\n".join(mission.env)
+        text, base = "\n".join(mission.env), os.path.dirname(where) if where != "<stdin>" else "."
         anchor_texts = anchor_texts or [a for a in [mission.anchor] if a]
         python_text = python_text or mission.python
     if not anchor_texts:
         raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0")
     anchors = [Anchor.parse(a) for a in anchor_texts]
     python = parse_python(python_text)
-    pins = parse_pins(text, where, python)
-    result = check(kb, pins, anchors, python=python)
-    return _report_check(args, result, anchors, len(pins), python_text)
+    pin_list = read_pin_list(text, where, python, base)
+    result = check(kb, pin_list.pins, anchors, python=python)
+    return _report_check(args, result, anchors, len(pin_list.pins), str(python) if python else None,
+                         unjudged=pin_list.unjudged, files=pin_list.files)
 
 
-def _report_check(args: argparse.Namespace, result, anchors, count: int, python_text, **extra) -> int:
+def _report_check(args: argparse.Namespace, result, anchors, count: int, python_text, unjudged=(),
+                  **extra) -> int:
     """Print a check result (text or --json) and return its exit code: 0 clean, 1 violations."""
     if args.json:
         payload = dict(extra)
@@ -170,11 +224,14 @@ def _report_check(args: argparse.Namespace, result, anchors, count: int, python_
             "python": python_text,
             "clean": not result.violations,
             "violations": [v.as_dict() for v in result.violations],
+            "unjudged": [u.as_dict() for u in unjudged],
             "notes": result.notes,
         })
         print(json.dumps(payload, indent=2))
     else:
-        _print_check(result, anchors, count)
+        _print_check(result, anchors, count - len([u for u in unjudged if u.why.startswith("no exact")]))
+        for item in unjudged:
+            print("note: not judged: %s (%s): %s" % (item.text, item.where, item.why), file=sys.stderr)
     return EXIT_FOUND if result.violations else EXIT_OK
 
 
@@ -227,6 +284,8 @@ def _gpu(text: Optional[str]):
     if text is None:
         return Version(DEFAULT_GPU), DEFAULT_GPU_TEXT
     value = text.strip().lower()
+    if len(value) > 20 or not value.isascii():
+        raise BadInput("--gpu takes sm_XY (e.g. sm_75, sm_86), X.Y, auto or none, not %r" % text[:20])
     if value in ("none", "cpu"):
         return None, "no GPU (--gpu %s): GPU-specific rules do not apply" % text
     if value == "auto":
@@ -245,28 +304,30 @@ def _gpu(text: Optional[str]):
 def cmd_fix(args: argparse.Namespace) -> int:
     from pinguard.adapters.fix_output import render_fix
     from pinguard.adapters.fix_session import repair
+    from pinguard.adapters.index_options import index_client
+    from pinguard.adapters.progress import Phases
     from pinguard.model import Anchor
-    from pinguard.sources.index import IndexClient
     from pinguard.sources.mission import parse_mission
     from pinguard.sources.pins import parse_pins, read_text
 
-    kb = kb_module.load()
+    output = _output_format(args, "pins")
+    phases = Phases("fix", quiet=args.quiet)
     traceback = ""
     if args.mission:
         if args.env:
             raise BadInput("give either --mission or --env, not both")
-        mission = parse_mission(read_text(args.mission), args.mission)
+        mission = parse_mission(read_text(args.mission, "mission file"), args.mission)
         env_text, where = "\n".join(mission.env), args.mission
         anchor_texts = args.anchor or [a for a in [mission.anchor] if a]
         python_text = args.python or mission.python
         traceback = mission.traceback
     elif args.env:
-        env_text, where = read_text(args.env), args.env
+        env_text, where = read_text(args.env, "environment file"), args.env
         anchor_texts, python_text = args.anchor, args.python
     else:
         raise BadInput("give the environment with --env FILE (or a debug-mission file with --mission FILE)")
     if args.traceback:
-        traceback = read_text(args.traceback)
+        traceback = read_text(args.traceback, "crash text file")
     if not anchor_texts:
         raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0")
     if not python_text:
@@ -278,9 +339,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
     import logging
 
     logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
-    client = IndexClient(offline=args.offline, progress=sys.stderr.isatty())
+    kb = kb_module.load()
+    client = index_client(args, phases)
+    phases.phase("resolving %d pins for Python %s, fetching package data and release files as needed" % (
+        len(env), python))
     result = repair(kb, client, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
-    sys.stdout.write(render_fix(kb, result, args.format))
+    phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (phases.elapsed(), client.requests_made,
+                                                                   client.bytes_fetched / 1e6))
+    sys.stdout.write(render_fix(kb, result, output))
     if not result.ok:
         print("pinguard: no repair: %s" % result.impossible, file=sys.stderr)
         return EXIT_FOUND
@@ -352,9 +418,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_FOUND if any(f.severity == "error" for f in findings) else EXIT_OK
 
 
-def cmd_judge(args: argparse.Namespace) -> int:
+def cmd_judge(argv: Sequence[str]) -> int:
     from pinguard.adapters.pip_guard import hook_judge
 
+    args = _judge_parser().parse_args(argv)
     print(json.dumps(hook_judge(args.prefix, sys.stdin.read())))
     return EXIT_OK
 
@@ -370,11 +437,19 @@ def cmd_guarded(argv: Sequence[str]) -> int:
             raise BadInput("pinguard uv guards `uv pip install` only: pinguard uv pip install ARGS...")
         rest = rest[1:]
     if not rest or rest[0] in ("-h", "--help"):
-        raise BadInput("usage: pinguard %s install [--python PATH] [--rewrite] [--dry-run] [--json] [--anchor REQ] "
-                       "ARGS..." % ("pip" if tool == "pip" else "uv pip"))
+        from pinguard.adapters.guard_help import usage
+
+        if not rest:
+            raise BadInput(usage(tool).splitlines()[0])
+        sys.stdout.write(usage(tool))
+        return EXIT_OK
     if rest[0] != "install":
         raise BadInput("pinguard guards `install` only, not `%s`; run %s directly" % (rest[0], tool))
     guard = split_guard_args(rest[1:], tool)
+    if any(a in ("-h", "--help") for a in guard.tool_args):
+        from pinguard.adapters.guard_help import install_help
+
+        return install_help(guard, tool)
     if tool == "pip":
         from pinguard.adapters.pip_session import preflight
 
@@ -391,8 +466,7 @@ def cmd_guarded(argv: Sequence[str]) -> int:
     return uv_install(guard)
 
 
-COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor,
-            "_judge": cmd_judge}
+COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -400,6 +474,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if argv and argv[0] in ("pip", "uv"):
             return cmd_guarded(argv)
+        if argv and argv[0] == "_judge":
+            return cmd_judge(argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if not args.command:
@@ -407,7 +483,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return EXIT_BAD_INPUT
         return COMMANDS[args.command](args)
     except PinguardError as exc:
-        print("pinguard: error: %s" % exc, file=sys.stderr)
+        _error_line(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print("pinguard: interrupted", file=sys.stderr)
@@ -417,6 +493,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
         if os.environ.get("PINGUARD_DEBUG"):
             raise
-        print("pinguard: internal error: %s: %s (rerun with PINGUARD_DEBUG=1 for the traceback)" % (
-            type(exc).__name__, exc), file=sys.stderr)
+        if isinstance(exc, ModuleNotFoundError) and exc.name in DEPENDENCIES:  # an install without dependencies
+            _error_line("pinguard needs %s, which is not installed for %s: install pinguard with its dependencies "
+                        "(%s -m pip install pinguard, without --no-deps)" % (exc.name, sys.executable,
+                                                                             sys.executable))
+            return EXIT_BAD_INPUT
+        _error_line("%s: %s (rerun with PINGUARD_DEBUG=1 for the traceback)" % (type(exc).__name__, exc),
+                    "internal error")
         return EXIT_INTERNAL
+
+
+def _error_line(message: str, kind: str = "error") -> None:
+    """One line on stderr, whatever the message holds (a message never repeats a whole 1 MB input line)."""
+    text = " ".join(message.split())
+    if len(text) > MAX_ERROR_LINE:
+        text = text[:MAX_ERROR_LINE] + "... (%d characters)" % len(text)
+    print("pinguard: %s: %s" % (kind, text), file=sys.stderr)

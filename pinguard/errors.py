@@ -1,8 +1,22 @@
 """Errors a user can act on.
 
 Every error pinguard raises on purpose is a :class:`PinguardError`; the CLI prints its message on one line and
-exits with its ``exit_code`` (2 = bad input), never with a traceback.
+exits with its ``exit_code``, never with a traceback. Exit codes across commands: 0 ok, 1 findings / refused / no
+repair, 2 bad input, 3 internal error (a bug: no input may reach it), 4 network (the index cannot be reached, or,
+offline, the cache cannot answer).
 """
+
+EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NETWORK = 0, 1, 2, 3, 4
+#: The longest piece of the user's input an error line repeats.
+QUOTE_LIMIT = 120
+
+
+def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """repr() of a piece of input for an error line, cut to `limit` characters (a 1 MB line is not repeated)."""
+    value = str(text)
+    if len(value) > limit:
+        return repr(value[:limit]) + "... (%d characters)" % len(value)
+    return repr(value)
 
 
 class PinguardError(Exception):
@@ -29,6 +43,8 @@ class UnknownPackage(BadInput):
 
 class NetworkError(PinguardError):
     """The package index cannot be reached (and the cache cannot answer)."""
+
+    exit_code = EXIT_NETWORK
 
 
 class CacheError(PinguardError):

@@ -108,8 +108,12 @@ def _read(directory: str, name: str, required: bool = True) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return _toml.load(handle)
-    except (OSError, _toml.TOMLDecodeError) as exc:
-        raise KnowledgeError("knowledge file %s is not valid TOML: %s" % (name, exc))
+    except OSError as exc:
+        raise KnowledgeError("cannot read knowledge file %s: %s" % (path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError("knowledge file %s is not valid TOML: not UTF-8 (byte %d)" % (path, exc.start))
+    except _toml.TOMLDecodeError as exc:
+        raise KnowledgeError("knowledge file %s is not valid TOML: %s" % (path, exc))
 
 
 def _load(directory: str) -> KnowledgeBase:

@@ -13,8 +13,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pinguard.errors import BadInput
-from pinguard.specs import exact_version, normalize
+from pinguard.errors import BadInput, quote
+from pinguard.specs import check_size, exact_version, normalize, quote_detail
 
 FAMILY = ("torchvision", "torchaudio", "torchtext", "torchdata")
 
@@ -126,11 +126,13 @@ class Anchor:
 
 
 def parse_requirement(text: str, what: str = "requirement") -> Requirement:
+    """A PEP 508 requirement; BadInput (quoting at most a little of `text`) when it is not one or is absurdly big."""
+    check_size(text, what)
     try:
         return Requirement(text.strip())
     except InvalidRequirement as exc:
         detail = str(exc).splitlines()[0] if str(exc) else "unparsable"
-        raise BadInput("cannot parse %s %r: %s" % (what, text.strip(), detail))
+        raise BadInput("cannot parse %s %s: %s" % (what, quote(text.strip()), quote_detail(detail)))
 
 
 @dataclass(frozen=True)

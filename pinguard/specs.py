@@ -15,7 +15,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pinguard.errors import BadInput
+from pinguard.errors import BadInput, quote
 
 _BOUNDARY = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*(.+?)(\.\*)?$")
 
@@ -25,19 +25,43 @@ def normalize(name: str) -> str:
     return str(canonicalize_name(name))
 
 
+#: Bounds on what pinguard parses from a user: a requirement line's length, a version number's digits (Python
+#: refuses to convert integers of more than 4300 digits, and no real version comes near these).
+MAX_REQUIREMENT = 10000
+MAX_DIGITS = 100
+_DIGITS = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
+
+
+def check_size(text: str, what: str = "requirement") -> None:
+    """BadInput for input too big to be a requirement or version (instead of an error deep inside packaging)."""
+    if len(text) > MAX_REQUIREMENT:
+        raise BadInput("%s is %d characters long; pinguard reads at most %d" % (what, len(text), MAX_REQUIREMENT))
+    found = _DIGITS.search(text)
+    if found:
+        raise BadInput("%s has a %d-digit number; version numbers are limited to %d digits" % (
+            what, len(found.group(0)), MAX_DIGITS))
+
+
+def quote_detail(detail: str) -> str:
+    """A parser's own message, cut short: it may repeat the input."""
+    return detail if len(detail) <= 200 else detail[:200] + "..."
+
+
 def parse_specifier(text: str, where: str = "") -> SpecifierSet:
     """Parse a PEP 440 specifier set; ``where`` names the input for the error message."""
+    check_size(text, "version specifier" + (" in " + where if where else ""))
     try:
         return SpecifierSet(text)
     except InvalidSpecifier:
-        raise BadInput("invalid version specifier %r%s" % (text, " in " + where if where else ""))
+        raise BadInput("invalid version specifier %s%s" % (quote(text), " in " + where if where else ""))
 
 
 def parse_version(text: str, where: str = "") -> Version:
+    check_size(text, "version" + (" in " + where if where else ""))
     try:
         return Version(text)
     except InvalidVersion:
-        raise BadInput("invalid version %r%s" % (text, " in " + where if where else ""))
+        raise BadInput("invalid version %s%s" % (quote(text), " in " + where if where else ""))
 
 
 def _probes_around(version: Version) -> List[Version]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,10 @@ from typing import Callable, Dict, List, Optional
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 INDEX_URL = "https://pypi.org/simple/"
+PROGRESS = re.compile(r"^pinguard (fix|lock): ")  # progress lines (adapters/progress.py), not error lines
 
 
 def skip_or_fail(reason: str) -> None:
@@ -151,18 +153,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2, co
     """Bad input: exit `code`, exactly one line on stderr, no traceback, nothing on stdout."""
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not PROGRESS.match(line)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("pinguard: error:"), lines[0]
     assert contains in lines[0], (contains, lines[0])
     assert result.stdout == "", result.stdout
 
 
-def shared_path(*parts: str) -> str:
-    path = os.path.join(SHARED, *parts)
-    if not os.path.exists(path):
-        skip_or_fail("shared/ file %s is missing" % path)
-    return path
+def fixture_path(name: str) -> str:
+    """A file of tests/fixtures/ (the tests carry their own data; ../shared is read only by bench/)."""
+    return os.path.join(FIXTURES, name)
 
 
 def pip_list_lines(text: str) -> List[str]:

@@ -10,9 +10,9 @@ from pinguard.engines.check import BUILD_MIX, check
 from pinguard.engines.generate import PAIRING
 from pinguard.model import Anchor
 from pinguard.sources.pins import parse_pins
-from tests.conftest import assert_one_line_error, run_pinguard, shared_path
+from tests.conftest import assert_one_line_error, fixture_path, run_pinguard
 
-SEED = ("seeds", "debug-mission-torch-1.10.0-retinaface.txt")
+SEED = "mission-torch-1.10.0-torchvision-0.3.0.txt"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def run_check(kb, text, *anchors, python="3.7"):
 
 
 def test_seed_mission_flags_torchvision_0_3_0_against_torch_1_10_0():
-    result = run_pinguard("check", shared_path(*SEED), "--anchor", "torch==1.10.0", "--python", "3.7", "--json")
+    result = run_pinguard("check", fixture_path(SEED), "--anchor", "torch==1.10.0", "--python", "3.7", "--json")
     assert result.returncode == 1, result.stderr
     payload = json.loads(result.stdout)
     pairing = [v for v in payload["violations"] if v["rule"] == PAIRING]
@@ -39,7 +39,7 @@ def test_seed_mission_flags_torchvision_0_3_0_against_torch_1_10_0():
 def test_seed_mission_environment_as_a_plain_pin_list(tmp_path):
     from pinguard.sources.mission import parse_mission
 
-    mission = parse_mission(open(shared_path(*SEED), encoding="utf-8").read())
+    mission = parse_mission(open(fixture_path(SEED), encoding="utf-8").read())
     pins = tmp_path / "freeze.txt"
     pins.write_text("\n".join(mission.env) + "\n")
     result = run_pinguard("check", str(pins), "--anchor", "torch==1.10.0", "--python", "3.7")

@@ -35,6 +35,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.delenv("PINGUARD_KNOWLEDGE_DIR", raising=False)
     monkeypatch.setenv("PINGUARD_CACHE_DIR", str(tmp_path / "cache"))
     conda_plugin._ENVIRONMENTS.clear()
+    getattr(conda_plugin, "_WARNED", set()).clear()  # one conda command per test
 
 
 def protect(prefix, anchors=ANCHORS, table=True):
@@ -243,8 +244,51 @@ def test_a_damaged_knowledge_base_warns_and_conda_proceeds(tmp_path, monkeypatch
     monkeypatch.setenv("PINGUARD_KNOWLEDGE_DIR", str(knowledge))
     post_solve("repodata.json", records(PYTORCH_DIST), records("pytorch-1.10.0-py3.7_cpu_0"), prefix=prefix)
     err = capsys.readouterr().err
-    assert "pinguard: warning: knowledge file rules.toml is not valid TOML" in err
+    assert "pinguard: warning: knowledge file %s is not valid TOML" % (knowledge / "rules.toml") in err
     assert "conda proceeds without pinguard's post-solve check" in err
+
+
+def test_a_knowledge_file_with_bad_bytes_is_named_once_and_not_an_internal_error(tmp_path, monkeypatch, capsys):
+    prefix = protect(make_env(str(tmp_path / "env")), table=False)
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(kb_module.DATA_DIR, str(knowledge))
+    with open(str(knowledge / "rules.toml"), "ab") as handle:
+        handle.write(b"\n# \xff\xfe not UTF-8\n")
+    monkeypatch.setenv("PINGUARD_KNOWLEDGE_DIR", str(knowledge))
+    for attempt in range(3):  # conda's solver may call the hooks several times in one command
+        pre_solve([Spec("numpy=1.21")], [], prefix=prefix)
+        post_solve("repodata.json", records(PYTORCH_DIST), records("pytorch-1.10.0-py3.7_cpu_0"), prefix=prefix)
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("pinguard: warning: knowledge file %s is not valid TOML: not UTF-8" % (
+        knowledge / "rules.toml"))
+    assert "internal error" not in lines[0]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda t: t["guards"].__setitem__(0, "numpy"),
+    lambda t: t["guards"][0].__setitem__("conda", "numpy"),
+    lambda t: t["guards"][0].pop("requirement"),
+    lambda t: t["guards"][0].__setitem__("spec", 5),
+    lambda t: t.__setitem__("cuda", {"selectors": {"cudatoolkit": "minor"}, "major": 11, "minor": 3}),
+    lambda t: t.__setitem__("cuda", {"selectors": {"cudatoolkit": {"match": "minor"}}, "major": "11"}),
+    lambda t: t.__setitem__("anchored", ["numpy"]),
+], ids=["entry-not-a-table", "conda-not-a-list", "no-requirement", "spec-not-text", "selector-not-a-table",
+        "major-not-a-number", "anchored-not-a-table"])
+def test_a_damaged_guard_table_is_named_once_and_the_engine_judges_instead(tmp_path, capsys, damage):
+    prefix = protect(make_env(str(tmp_path / "env")), table=True)
+    path = os.path.join(prefix, conda_plugin.GUARD_FILE)
+    with open(path) as handle:
+        table = json.load(handle)
+    damage(table)
+    with open(path, "w") as handle:
+        json.dump(table, handle)
+    for attempt in range(3):
+        error = refused(pre_solve, [Spec("numpy=1.21")], [], prefix=prefix)
+        assert "numpy==1.19.5" in str(error)
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pinguard: warning: %s is damaged (" % path), lines
+    assert "internal error" not in lines[0]
 
 
 def test_a_record_from_an_unknown_channel_with_an_unreadable_build_is_named(tmp_path, capsys):

@@ -10,7 +10,7 @@ from pinguard import kb as kb_module
 from pinguard.engines.fix import PackageData, closeness_order, fix
 from pinguard.model import Anchor
 from pinguard.sources.pins import parse_pins
-from tests.conftest import assert_one_line_error, run_pinguard, shared_path
+from tests.conftest import assert_one_line_error, run_pinguard, fixture_path
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +92,11 @@ def test_impossible_repair_exits_with_the_blocking_constraint(kb):
 
 @pytest.mark.network
 @pytest.mark.parametrize("seed,changed", [
-    # the crash needs torchvision 0.11.1; pyparsing 2.4.7 then clears the pins' own pyparsing3-matplotlib finding
-    ("debug-mission-torch-1.10.0-retinaface.txt", {"torchvision": "0.11.1", "pyparsing": "2.4.7"}),
-    ("debug-mission-torch-1.8.0-retinaface.txt", {"torch": "1.8.0+cu111", "torchvision": "0.9.0+cu111"}),
+    ("mission-torch-1.10.0-torchvision-0.3.0.txt", {"torchvision": "0.11.1"}),
+    ("mission-torch-1.8.0-cudnn.txt", {"torch": "1.8.0+cu111", "torchvision": "0.9.0+cu111"}),
 ])
 def test_seed_missions(seed, changed, network, tmp_path):
-    path = shared_path("seeds", seed)
+    path = fixture_path(seed)
     result = run_pinguard("fix", "--mission", path, env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -112,7 +111,7 @@ def test_seed_missions(seed, changed, network, tmp_path):
 
 @pytest.mark.network
 def test_explain_says_why_and_what_is_assumed(network, tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.8.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.8.0-cudnn.txt")
     result = run_pinguard("fix", "--mission", path, "--format", "explain",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
@@ -124,22 +123,19 @@ def test_explain_says_why_and_what_is_assumed(network, tmp_path):
 
 @pytest.mark.network
 def test_json_output(network, tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.10.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.10.0-torchvision-0.3.0.txt")
     result = run_pinguard("fix", "--mission", path, "--format", "json",
                           env={"PINGUARD_CACHE_DIR": str(tmp_path / "cache")})
     payload = json.loads(result.stdout)
-    changes = {c["name"]: c for c in payload["changes"]}
-    assert payload["ok"] and set(changes) == {"torchvision", "pyparsing"}
-    assert (changes["torchvision"]["before"], changes["torchvision"]["after"]) == ("0.3.0", "0.11.1")
-    assert changes["pyparsing"]["rules"] == ["clears [pyparsing3-matplotlib]"]
-    assert payload["remaining"] == []
+    assert payload["ok"] and payload["changes"] == [
+        {"name": "torchvision", "before": "0.3.0", "after": "0.11.1", "rules": payload["changes"][0]["rules"]}]
     assert payload["diagnoses"][0]["sources"]
 
 
 def test_offline_with_a_cold_cache_is_a_one_line_error(tmp_path):
-    path = shared_path("seeds", "debug-mission-torch-1.10.0-retinaface.txt")
+    path = fixture_path("mission-torch-1.10.0-torchvision-0.3.0.txt")
     result = run_pinguard("fix", "--mission", path, "--offline", env={"PINGUARD_CACHE_DIR": str(tmp_path / "c")})
-    assert_one_line_error(result, 2, "offline")
+    assert_one_line_error(result, 4, "offline")  # 4: the cache cannot answer (network)
 
 
 @pytest.mark.parametrize("files,args,message", [
@@ -197,3 +193,30 @@ def test_family_candidates_have_wheels_for_the_target_python(kb):
     on_311 = FamilyData(kb, MemoryData({}), Version("3.11"), None).versions("torchvision")
     assert Version("0.15.1") in on_311 and Version("0.14.1") not in on_311  # 0.14.x: no cp311 wheel on PyPI
     assert Version("0.14.1") in FamilyData(kb, MemoryData({}), Version("3.10"), None).versions("torchvision")
+
+
+def test_a_finding_the_crash_does_not_involve_never_blocks_the_repair_and_is_cleared_where_it_can_be(kb):
+    # the crash: torchvision 0.3.0 next to torch 1.10.0; the pins also break pyparsing3-matplotlib, which the crash
+    # does not involve: the repair comes first, then pyparsing moves too, and nothing remains
+    data = MemoryData({"matplotlib": {"3.2.2": ["pyparsing>=2.0.1"]},
+                       "pyparsing": {v: [] for v in ("2.4.6", "2.4.7", "3.0.0", "3.1.2")}})
+    env = parse_pins("matplotlib==3.2.2\npyparsing==3.1.2\ntorch==1.10.0\ntorchvision==0.3.0\n")
+    crash = "ImportError: libcudart.so.9.0: cannot open shared object file: No such file or directory"
+    result = fix(kb, data, env, [Anchor.parse("torch==1.10.0")], Version("3.7"), traceback=crash)
+    assert result.ok, result.impossible
+    assert dict(result.pins) == {"matplotlib": "3.2.2", "pyparsing": "2.4.7", "torch": "1.10.0",
+                                 "torchvision": "0.11.1"}
+    reasons = {c.name: c.reasons for c in result.changes}
+    assert reasons["pyparsing"] == ["clears [pyparsing3-matplotlib]"] and result.remaining == []
+
+
+def test_a_finding_that_cannot_be_cleared_stays_reported_and_the_repair_stands(kb):
+    # the same, with pyparsing anchored at 3.1.2: the finding cannot be cleared, the crash repair still stands
+    data = MemoryData({"matplotlib": {"3.2.2": ["pyparsing>=2.0.1"]}, "pyparsing": {"3.1.2": []}})
+    env = parse_pins("matplotlib==3.2.2\npyparsing==3.1.2\ntorch==1.10.0\ntorchvision==0.3.0\n")
+    crash = "ImportError: libcudart.so.9.0: cannot open shared object file: No such file or directory"
+    anchors = [Anchor.parse("torch==1.10.0"), Anchor.parse("pyparsing==3.1.2")]
+    result = fix(kb, data, env, anchors, Version("3.7"), traceback=crash)
+    assert result.ok, result.impossible
+    assert dict(result.pins)["torchvision"] == "0.11.1"
+    assert [v.rule for v in result.remaining] == ["pyparsing3-matplotlib"]

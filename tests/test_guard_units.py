@@ -246,7 +246,7 @@ def test_pth_line_never_breaks_start_up(tmp_path):
     """The .pth line, processed by `site` for real, with the hook file missing or broken."""
     site_dir = tmp_path / "site"
     site_dir.mkdir()
-    (site_dir / "pinguard-hook.pth").write_text(hook.pth_text(str(tmp_path)))
+    (site_dir / "pinguard-hook.pth").write_text(hook.pth_text(str(tmp_path), str(site_dir / "pinguard-hook.pth")))
     probe = ("import site, sys; site.addsitedir(%r); site.addsitedir(%r); "
              "print(sum(getattr(f, '__name__', '') == '_PinguardHookFinder' for f in sys.meta_path)); "
              "import importlib.util; print(importlib.util.find_spec('json') is not None)" % (str(site_dir),
@@ -260,7 +260,7 @@ def test_pth_line_never_breaks_start_up(tmp_path):
     off = subprocess.run([sys.executable, "-c", probe], stdout=subprocess.PIPE, universal_newlines=True,
                          env=hermetic_env({"PINGUARD_HOOK": "off"}))
     assert off.stdout.split() == ["0", "True"]
-    assert len(hook.pth_text("/x").splitlines()) == 1 and hook.pth_text("/x").startswith("import sys; exec(")
+    assert len(hook.pth_text("/x").splitlines()) == 1 and hook.pth_text("/x").startswith("import sys;exec(")
 
 
 def test_init_and_undo_a_conda_environment_without_python(tmp_path):

@@ -63,7 +63,15 @@ def _off() -> bool:
     return os.environ.get(ENV_SWITCH, "").strip().lower() in ("off", "0", "false", "no", "disable", "disabled")
 
 
-def _warn(message: str) -> None:
+_WARNED = set()  # what was already said in this conda command (conda may solve several times)
+
+
+def _warn(message: str, key: Optional[str] = None) -> None:
+    """One `pinguard: warning:` line, once per conda command for the same `key` (default: the message)."""
+    key = key or message
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
     try:
         sys.stderr.write("pinguard: warning: %s\n" % message)
         sys.stderr.flush()
@@ -111,10 +119,10 @@ class _Guard:
         from pinguard.errors import PinguardError
 
         if isinstance(exc, PinguardError):
-            _warn("%s; conda proceeds without pinguard's %s check" % (exc, self.what))
+            _warn("%s; conda proceeds without pinguard's %s check" % (exc, self.what), key=str(exc))
         else:
             _warn("internal error in the %s check (%s: %s); conda proceeds without it (PINGUARD_DEBUG=1 shows the "
-                  "traceback)" % (self.what, type(exc).__name__, exc))
+                  "traceback)" % (self.what, type(exc).__name__, exc), key="%s: %s" % (type(exc).__name__, exc))
             if os.environ.get("PINGUARD_DEBUG"):
                 import traceback
 
@@ -222,12 +230,18 @@ def stored_table(prefix: str, installed=None) -> Optional[dict]:
     the same anchors and the Python the environment has now. None sends the caller to the engine path."""
     from pinguard.kb_cache import knowledge_digest
 
+    path = os.path.join(prefix, GUARD_FILE)
     try:
-        with open(os.path.join(prefix, GUARD_FILE), "rb") as handle:
+        with open(path, "rb") as handle:
             table = json.loads(handle.read().decode("utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
-    if not isinstance(table, dict) or table.get("version") != 1 or not isinstance(table.get("guards"), list):
+    except (OSError, ValueError) as exc:
+        _damaged_table(path, " ".join(str(exc).split())[:120] or type(exc).__name__)
+        return None
+    why = _table_problem(table)
+    if why is not None:
+        _damaged_table(path, why)
         return None
     if table.get("knowledge") != knowledge_digest():
         return None
@@ -241,6 +255,42 @@ def stored_table(prefix: str, installed=None) -> Optional[dict]:
         if python != table.get("python"):
             return None
     return table
+
+
+def _damaged_table(path: str, why: str) -> None:
+    _warn("%s is damaged (%s); pinguard judges this request with its knowledge base instead (`pinguard init "
+          "--prefix ...` writes the file again)" % (path, why))
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _table_problem(table: object) -> Optional[str]:
+    """Why a guard table cannot be used as it is (None: it can): every field the light path reads, checked."""
+    if not isinstance(table, dict) or table.get("version") != 1:
+        return "not a version 1 guard table"
+    anchored = table.get("anchored") or {}
+    if not _strings(table.get("anchors") or []) or not isinstance(anchored, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in anchored.items()):
+        return "bad `anchors` or `anchored`"
+    guards = table.get("guards")
+    if not isinstance(guards, list):
+        return "no `guards` list"
+    for number, guard in enumerate(guards, 1):
+        if not (isinstance(guard, dict) and _strings(guard.get("conda")) and isinstance(guard.get("requirement"), str)
+                and isinstance(guard.get("spec"), (str, type(None))) and _strings(guard.get("sources") or [])
+                and all(isinstance(guard.get(k, ""), str) for k in ("pypi", "build", "rule", "summary", "confidence"))):
+            return "guard entry %d is malformed" % number
+    cuda = table.get("cuda") or {}
+    selectors = cuda.get("selectors") or {} if isinstance(cuda, dict) else None
+    if not isinstance(selectors, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("match"), str) and _strings(v.get("sources") or [])
+            for v in selectors.values()):
+        return "bad `cuda` selectors"
+    if selectors and not (isinstance(cuda.get("major"), int) and isinstance(cuda.get("minor"), int)):
+        return "bad `cuda` version"
+    return None
 
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9._-]*)")

@@ -24,5 +24,8 @@ def repair(kb: KnowledgeBase, client: IndexClient, env: Sequence[Pin], anchors: 
     data = IndexPackageData(client, python)
     failure = primary(classify(parse_crash(traceback))) if traceback.strip() else None
     api = ReleaseFiles(client, choose_file=data.ranked_files) if evidence else None
-    return fix(kb, data, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=assumptions,
-               failure=failure, api=api)
+    result = fix(kb, data, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=assumptions,
+                 failure=failure, api=api)
+    if data.network_errors:  # the engine carried on without some of the data: its answer is not to be trusted
+        raise data.network_errors[0]
+    return result

@@ -12,20 +12,22 @@ Supported pip: 20.3 to 26.3 (pip_patch.SUPPORTED_PIP), each release line tested 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 from typing import List
 
 from pinguard.adapters import pip_patch
-from pinguard.sources.environment import probe_source
+from pinguard.sources.environment import ISOLATED, probe_source
 
 PTH_NAME = "pinguard-hook.pth"
 HOOK_NAME = "pinguard-hook.py"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-BOOTSTRAP = '''try:
+BOOTSTRAP = """try:
     import os
+    import sys
     if os.environ.get("PINGUARD_HOOK", "").lower() not in ("off", "0", "no", "false") and not any(
             getattr(f, "__name__", "") == "_PinguardHookFinder" for f in sys.meta_path):
         class _PinguardHookFinder(object):
@@ -43,18 +45,34 @@ BOOTSTRAP = '''try:
                         exec(compile(handle.read(), cls.hook, "exec"), namespace)
                     return namespace["_pg_find_spec"](cls, name, path, target)
                 except BaseException as exc:
-                    try:
-                        sys.stderr.write("pinguard hook: cannot load %%s (%%s); this install is not judged\\n"
-                                         %% (cls.hook, exc))
-                    except BaseException:
-                        pass
-                    return None
+                    why = " ".join(str(exc).split())[:200] or type(exc).__name__
                 finally:
                     cls.busy = False
+                cls.cannot_judge("cannot load %%s (%%s)" %% (cls.hook, why))
+
+            @staticmethod
+            def cannot_judge(why):
+                args = sys.argv[1:]
+                skip = ("--target", "-t", "--prefix", "--root", "--dry-run")
+                if "install" in args and not any(a.split("=")[0] in skip for a in args):
+                    from pip._internal.exceptions import InstallationError
+                    raise InstallationError("pinguard hook: %%s: this install cannot be judged, so it is refused; "
+                                            "to install anyway, run the command again with PINGUARD_HOOK=off" %% why)
+                sys.stderr.write("pinguard hook: %%s; this pip command is not judged\\n" %% why)
         sys.meta_path.insert(0, _PinguardHookFinder)
 except BaseException:
     pass
-'''
+"""
+
+# The .pth line is `<head>#<the bootstrap in hex>`. `site` executes a .pth line that starts with "import"; the
+# head runs the hex part only when the line has its full length, so a truncated .pth costs one warning line at
+# start-up instead of a traceback (only a cut inside the head itself, its first ~250 bytes, still shows one).
+# `line` is the variable `site.addpackage` holds the line in (Python 2.7 ... 3.13). A venv's site-packages can be
+# processed twice (lib64 -> lib), hence the once-only mark on `sys` for the warning.
+_PTH_HEAD = ('import sys;exec(bytes.fromhex(locals().get("line","").strip()[%8d:]))if len(locals().get("line","")'
+             '.strip())==%8d else"_pg_pth"in sys.__dict__ or sys.__dict__.setdefault("_pg_pth",sys.stderr.write(%s))#')
+_PTH_DAMAGED = ("pinguard hook: %s is damaged (truncated?): pip installs here are not judged; `pinguard init "
+                "--hook` writes it again, `pinguard init --undo` removes it\n")
 
 
 def pth_path(purelib: str) -> str:
@@ -65,18 +83,35 @@ def hook_path(prefix: str) -> str:
     return os.path.join(prefix, HOOK_NAME)
 
 
-def pth_text(prefix: str) -> str:
-    """The .pth line: `import sys; exec(<bootstrap>)` (a .pth line runs only when it starts with `import`)."""
-    code = BOOTSTRAP % {"hook": hook_path(prefix)}
-    return "import sys; exec(%r)\n" % code
+def pth_text(prefix: str, pth: str = PTH_NAME) -> str:
+    """The one .pth line (see _PTH_HEAD) at `pth`: it only adds the finder of BOOTSTRAP, waiting for pip's resolver."""
+    payload = (BOOTSTRAP % {"hook": hook_path(prefix)}).encode("utf-8").hex()
+    message = ascii(_PTH_DAMAGED % pth)
+    head_length = len(_PTH_HEAD % (0, 0, message))
+    return _PTH_HEAD % (head_length, head_length + len(payload), message) + payload + "\n"
 
 
 def judge_command(prefix: str) -> List[str]:
-    """How the hook reaches the pinguard running now: this interpreter, with pinguard's directory first."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    bootstrap = "import sys; sys.path.insert(0, %r); from pinguard.cli import main; sys.exit(main(sys.argv[1:]))" % (
-        os.path.dirname(root))
-    return [sys.executable, "-c", bootstrap, "_judge", "--prefix", prefix]
+    """How the hook reaches the pinguard running now: this interpreter, isolated (`-I`: the directory pip runs in
+    is never on sys.path), with the directories of pinguard and of its dependencies put first explicitly."""
+    return [sys.executable, ISOLATED, "-c", "import sys; sys.path[0:0] = %r; from pinguard.cli import main; "
+            "sys.exit(main(sys.argv[1:]))" % _import_dirs(), "_judge", "--prefix", prefix]
+
+
+def _import_dirs() -> List[str]:
+    """Where this process imports pinguard, packaging, resolvelib and tomli from (found without importing)."""
+    dirs = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
+    for name in ("packaging", "resolvelib", "tomli"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(getattr(spec, "submodule_search_locations", None) or ()) if spec is not None else []
+        for location in locations[:1]:
+            parent = os.path.dirname(os.path.abspath(location))
+            if parent not in dirs:
+                dirs.append(parent)
+    return dirs
 
 
 def _read(name: str) -> str:

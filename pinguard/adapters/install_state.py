@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pinguard import __version__
 from pinguard.errors import BadInput
-from pinguard.fsutil import remove_file, write_atomic_bytes
+from pinguard.fsutil import kind_of, remove_file, write_atomic_bytes
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -138,8 +138,11 @@ def read_state(prefix: str) -> Optional[State]:
 
 
 def read_bytes(path: str) -> Optional[Tuple[bytes, int]]:
-    """(bytes, mode) of a file, None when it does not exist."""
+    """(bytes, mode) of a file (through symlinks), None when it does not exist; BadInput for a device, a FIFO..."""
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput("cannot use %s: it is %s, not a regular file" % (path, kind_of(info.st_mode)))
         with open(path, "rb") as handle:
             data = handle.read()
         return data, stat.S_IMODE(os.stat(path).st_mode)

@@ -41,7 +41,7 @@ from pinguard.engines.verdict import Verdict
 from pinguard.errors import BadInput, PinguardError
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor
-from pinguard.sources.environment import Environment, read_environment
+from pinguard.sources.environment import ISOLATED, Environment, read_environment
 from pinguard.specs import normalize
 
 EXIT_REFUSED = 1
@@ -293,7 +293,7 @@ class Guard:
         self.show(ctx, verdict, [], "requested", None)
         if self.args.dry_run:
             return self.report(ctx, Outcome(0, "requested", verdict))
-        process = subprocess.run([ctx.env.executable, "-m", "pip", "install"] + list(self.args.tool_args),
+        process = subprocess.run([ctx.env.executable, ISOLATED, "-m", "pip", "install"] + list(self.args.tool_args),
                                  env=target_env(args=self.args.tool_args),
                                  stdout=sys.stderr.fileno() if self.args.json else None)
         if process.returncode != 0:
@@ -304,7 +304,7 @@ class Guard:
         with tempfile.TemporaryDirectory(prefix="pinguard-report-") as directory:
             path = os.path.join(directory, "report.json")
             process = subprocess.run(
-                [env.executable, "-m", "pip", "install", "--dry-run", "--report", path, "--quiet"]
+                [env.executable, ISOLATED, "-m", "pip", "install", "--dry-run", "--report", path, "--quiet"]
                 + list(self.args.tool_args) + list(extra),
                 env=target_env(args=self.args.tool_args), stdout=sys.stderr.fileno() if self.args.json else None)
             if process.returncode != 0:
@@ -325,7 +325,7 @@ class Guard:
 
     def _report_install(self, env: Environment, items: Sequence[PlanItem], extra: Sequence[str]) -> int:
         pins = ["%s==%s" % (i.name, i.version) for i in items if not i.direct and i.version]
-        process = subprocess.run([env.executable, "-m", "pip", "install", "--no-deps"] + list(self.args.tool_args)
+        process = subprocess.run([env.executable, ISOLATED, "-m", "pip", "install", "--no-deps"] + list(self.args.tool_args)
                                  + list(extra) + pins, env=target_env(args=self.args.tool_args),
                                  stdout=sys.stderr.fileno() if self.args.json else None)
         return process.returncode

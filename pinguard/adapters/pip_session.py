@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 from pinguard.adapters.pip_args import GuardArgs, elsewhere
 from pinguard.errors import BadInput
-from pinguard.sources.environment import probe_source, resolve_interpreter
+from pinguard.sources.environment import ISOLATED, probe_source, resolve_interpreter
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SCRIPT: Dict[str, str] = {}
@@ -50,7 +50,7 @@ class Session:
         parent_read, child_write = os.pipe()
         env = target_env({"PINGUARD_SESSION_FDS": "%d,%d" % (child_read, child_write)}, args)
         try:
-            self.process = subprocess.Popen([interpreter, "-c", session_script(), "install"] + list(args),
+            self.process = subprocess.Popen([interpreter, ISOLATED, "-c", session_script(), "install"] + list(args),
                                             pass_fds=(child_read, child_write), env=env,
                                             stdout=sys.stderr.fileno() if pip_stdout_to_stderr else None)
         except OSError as exc:

@@ -9,7 +9,8 @@ init writes, in one transaction (install_state.Transaction):
 - with `--hook`: `<site-packages>/pinguard-hook.pth` and `<prefix>/pinguard-hook.py`;
 - `<prefix>/pinguard.toml`: the anchors and byte-exact backups of all of the above.
 
-A second init updates the same files in place (keeping the first backups); `--undo` restores them all.
+A second init updates the same files in place (keeping the first backups); `--undo` restores them all. Both hold
+the environment's lock (adapters/env_lock.py), so concurrent runs on one prefix take turns.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from packaging.version import Version
 
 from pinguard import kb as kb_module
 from pinguard.adapters import activate, hook, install_state, pip_config, uv_config
+from pinguard.adapters.env_lock import environment_lock
 from pinguard.adapters.formats import render
 from pinguard.engines.family import normalize_build
 from pinguard.engines.generate import generate
@@ -87,7 +89,20 @@ def _conda_pip_pins(kb, text: str, env: Environment) -> str:
 
 def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str], with_hook: bool,
          projects: Sequence[str], prefix: Optional[str] = None) -> InitResult:
+    """Protect the environment (see the module docstring), holding its lock: concurrent inits run in turn."""
     env = target(python, prefix)
+    _require_writable(env)
+    with environment_lock(env.prefix):
+        return _init(env, anchor_texts, cuda, with_hook, projects)
+
+
+def _require_writable(env: Environment) -> None:
+    if not env.writable and not os.access(env.prefix, os.W_OK):
+        raise BadInput("cannot write to %s (the environment's prefix); run as its owner" % env.prefix)
+
+
+def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], with_hook: bool,
+          projects: Sequence[str]) -> InitResult:
     previous = install_state.read_state(env.prefix)
     previous_bytes = install_state.read_bytes(install_state.state_path(env.prefix))
     if not anchor_texts:
@@ -99,8 +114,6 @@ def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str]
     build = normalize_build(cuda) if cuda else None
     kb = kb_module.load()
     generated = generate(kb, anchors, python=env.python, build=build)
-    if not env.writable and not os.access(env.prefix, os.W_OK):
-        raise BadInput("cannot write to %s (the environment's prefix); run as its owner" % env.prefix)
 
     state = previous or install_state.State(env.prefix)
     state.anchors = [a.text for a in anchors]
@@ -183,15 +196,18 @@ def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str]
         changes.append(install_state.Change(hook.hook_path(env.prefix), "hook",
                                             hook.hook_text(env.prefix).encode("utf-8")))
         changes.append(install_state.Change(hook.pth_path(env.purelib), "hook-pth",
-                                            hook.pth_text(env.prefix).encode("utf-8")))
+                                            hook.pth_text(env.prefix, hook.pth_path(env.purelib)).encode("utf-8")))
     result.written = install_state.Transaction(state, previous_bytes).apply(changes)
     return result
 
 
 def undo(python: Optional[str], prefix: Optional[str] = None):
+    """Restore every file init changed, holding the environment's lock (an init running now finishes first)."""
     env = target(python, prefix)
-    state = install_state.read_state(env.prefix)
-    if state is None:
-        raise BadInput("nothing to undo: %s has no %s" % (env.prefix, install_state.STATE_NAME))
-    restored, edited = install_state.undo(state)
+    _require_writable(env)
+    with environment_lock(env.prefix, "pinguard init --undo"):
+        state = install_state.read_state(env.prefix)
+        if state is None:
+            raise BadInput("nothing to undo: %s has no %s" % (env.prefix, install_state.STATE_NAME))
+        restored, edited = install_state.undo(state)
     return env, state, restored, edited

@@ -63,7 +63,7 @@ def _site_dirs():
     except AttributeError:  # old virtualenv's site.py
         pass
     user = None
-    if getattr(site, "ENABLE_USER_SITE", False):
+    if _user_site_enabled():
         try:
             user = site.getusersitepackages()
             candidates.append(user)
@@ -72,7 +72,11 @@ def _site_dirs():
     wanted = set(os.path.normcase(os.path.abspath(c)) for c in candidates)
     user_key = os.path.normcase(os.path.abspath(user)) if user else None
     found, seen = [], set()
-    for entry in sys.path:
+    entries = list(sys.path)
+    if user and sys.flags.no_user_site and user not in entries:  # pinguard runs this isolated (-I): put the
+        first_site = [i for i, e in enumerate(entries) if e and os.path.normcase(os.path.abspath(e)) in wanted]
+        entries.insert(first_site[0] if first_site else len(entries), user)  # user site back where site puts it
+    for entry in entries:
         if not entry:
             continue
         key = os.path.normcase(os.path.abspath(entry))
@@ -80,6 +84,21 @@ def _site_dirs():
             seen.add(key)
             found.append((os.path.abspath(entry), "user" if key == user_key else "site"))
     return found
+
+
+def _user_site_enabled():
+    """Whether this interpreter, started normally, puts the user site-packages on sys.path (as site.py decides)."""
+    if not sys.flags.no_user_site:
+        return bool(getattr(site, "ENABLE_USER_SITE", False))
+    if os.environ.get("PYTHONNOUSERSITE"):
+        return False
+    if hasattr(os, "getuid") and (os.getuid() != os.geteuid() or os.getgid() != os.getegid()):
+        return False
+    base = getattr(sys, "real_prefix", None) or getattr(sys, "base_prefix", sys.prefix)
+    if os.path.realpath(base) == os.path.realpath(sys.prefix):
+        return True
+    config = _read_small(os.path.join(sys.prefix, "pyvenv.cfg")) or ""  # a venv: only with system site-packages
+    return bool(re.search(r"^\s*include-system-site-packages\s*=\s*true\s*$", config, re.I | re.M))
 
 
 def _dist(directory, entry, kind):

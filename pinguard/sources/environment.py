@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from packaging.version import InvalidVersion, Version
 from pinguard.errors import BadInput
 
 PROBE_TIMEOUT = 60
+#: Every interpreter pinguard starts in a target environment runs isolated: `-I` puts neither the current
+#: directory nor a script directory on sys.path and ignores PYTHON* variables and the user site-packages, so an
+#: `argparse.py`, `json.py` or `pip/` in the directory pinguard runs from is never imported (Python 3.4+).
+ISOLATED = "-I"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -106,10 +111,21 @@ def _env_for_target(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]
     return env
 
 
+_VERSION_TEXT = re.compile(r"^\d+(\.\d+)*$")
+
+
+def looks_like_version(text: str) -> bool:
+    """`3.7`, `3.10`, `3`: a Python version, not a path (a file named like that is given as ./3.7)."""
+    return bool(_VERSION_TEXT.match(text.strip()))
+
+
 def resolve_interpreter(python: Optional[str]) -> str:
     """The interpreter path for --python (a file, or a venv/conda prefix directory); default: this one."""
     if python is None:
         return sys.executable
+    if looks_like_version(python):
+        raise BadInput("--python here names the environment, so it takes an interpreter path (such as "
+                       "/envs/mmdet/bin/python or the environment's directory), not the version %s" % python[:20])
     path = os.path.abspath(os.path.expanduser(python))
     if os.path.isdir(path):
         for candidate in (os.path.join(path, "bin", "python"), os.path.join(path, "Scripts", "python.exe"),
@@ -132,7 +148,7 @@ def read_environment(python: Optional[str] = None) -> Environment:
         return Environment.from_probe(env_probe.probe())
     interpreter = resolve_interpreter(python)
     try:
-        result = subprocess.run([interpreter, "-c", probe_source() + "\nsys.stdout.write(probe_json())\n"],
+        result = subprocess.run([interpreter, ISOLATED, "-c", probe_source() + "\nsys.stdout.write(probe_json())\n"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env_for_target(),
                                 timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -148,6 +164,31 @@ def read_environment(python: Optional[str] = None) -> Environment:
     except ValueError:
         raise BadInput("%s printed something other than the probe's JSON" % python)
     return Environment.from_probe(data)
+
+
+#: Prints X.Y using nothing but the built-in `sys` (never imported from a path, whatever the flags).
+_VERSION_CODE = "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])"
+
+
+def interpreter_version(python: str) -> str:
+    """X.Y of the interpreter at `python` (a file or an environment directory), run isolated: `-I -S`, or for an
+    interpreter without -I (Python 2.7) `-E -s -S`, which is as safe here since the code imports nothing."""
+    interpreter = resolve_interpreter(python)
+    result = None
+    for flags in (["-I", "-S"], ["-E", "-s", "-S"]):
+        try:
+            result = subprocess.run([interpreter] + flags + ["-c", _VERSION_CODE], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=_env_for_target(), timeout=PROBE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise BadInput("%s did not answer within %d s" % (python, PROBE_TIMEOUT))
+        except OSError as exc:
+            raise BadInput("cannot run %s: %s" % (python, exc.strerror or exc))
+        if result.returncode == 0:
+            break
+    text = result.stdout.decode("ascii", "replace").strip() if result is not None else ""
+    if result is None or result.returncode != 0 or not _VERSION_TEXT.match(text):
+        raise BadInput("%s is not a Python interpreter (it did not say its version)" % python)
+    return text
 
 
 def read_prefix(prefix: str) -> Environment:
@@ -179,9 +220,9 @@ def read_prefix(prefix: str) -> Environment:
 
 def run_python(env: Environment, args: Sequence[str], timeout: int = 600,
                extra_env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
-    """Run the environment's interpreter with `args`, capturing text output."""
+    """Run the environment's interpreter, isolated (ISOLATED), with `args`, capturing text output."""
     try:
-        return subprocess.run([env.executable] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.run([env.executable, ISOLATED] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, env=_env_for_target(extra_env), timeout=timeout)
     except subprocess.TimeoutExpired:
         raise BadInput("%s %s did not finish within %d s" % (env.executable, " ".join(args[:3]), timeout))

@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from pinguard import __version__
 from pinguard.errors import NetworkError
@@ -52,6 +53,11 @@ class Retryable(Exception):
     """A failure worth another try (connection trouble, timeout, HTTP 5xx/429)."""
 
 
+class Unreachable(Retryable):
+    """The host did not answer at all (no route, refused, timed out): after the last try, the whole run treats it as
+    down, so a batch of requests waits for one request's retries, not for each one's."""
+
+
 class TooLarge(Exception):
     """A full (non-range) response would exceed the caller's byte limit; ``size`` is None if unknown."""
 
@@ -67,14 +73,17 @@ class RangeUnsupported(Exception):
 class HttpTransport:
     """GET requests with retries; counts the requests sent and the body bytes received (thread-safe)."""
 
-    def __init__(self, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5) -> None:
+    def __init__(self, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5,
+                 on_retry: Optional[Callable[[str], None]] = None) -> None:
         self.timeout = timeout
         self.retries = max(1, int(retries))
         self.backoff = backoff
+        self.on_retry = on_retry
         self._opener = urllib.request.build_opener()
         self._lock = threading.Lock()
         self._bytes = 0
         self._requests = 0
+        self._down: Dict[str, str] = {}  # host -> why it did not answer: later requests to it fail at once
 
     @property
     def bytes_fetched(self) -> int:
@@ -93,19 +102,34 @@ class HttpTransport:
         Returns responses whose status is in ``accept``; raises :class:`NetworkError` otherwise. ``limit_full``
         caps the size of a 200 (full-body) response: :class:`TooLarge` is raised before reading past it.
         """
-        reason = ""
+        host = urllib.parse.urlsplit(url).netloc
+        with self._lock:
+            down = self._down.get(host)
+        if down is not None:
+            raise NetworkError("cannot fetch {}: {} did not answer earlier in this run ({})".format(url, host, down))
+        reason, unreachable = "", False
         for attempt in range(self.retries):
             if attempt:
+                if self.on_retry is not None:
+                    self.on_retry("{} did not answer ({}); trying again ({}/{})".format(
+                        host, reason, attempt + 1, self.retries))
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 resp = self._fetch_once(url, headers, limit_full)
+            except Unreachable as exc:
+                reason, unreachable = str(exc), True
+                log.debug("attempt %d for %s failed: %s", attempt + 1, url, reason)
+                continue
             except Retryable as exc:
-                reason = str(exc)
+                reason, unreachable = str(exc), False
                 log.debug("attempt %d for %s failed: %s", attempt + 1, url, reason)
                 continue
             if resp.status in accept:
                 return resp
             raise NetworkError("cannot fetch {}: HTTP {}".format(url, resp.status))
+        if unreachable:
+            with self._lock:
+                self._down[host] = reason
         tries = "1 try" if self.retries == 1 else "{} tries".format(self.retries)
         raise NetworkError("cannot fetch {}: {} (gave up after {})".format(url, reason, tries))
 
@@ -124,9 +148,9 @@ class HttpTransport:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise NetworkError("cannot fetch {}: {}".format(url, one_line(exc.reason))) from None
-            raise Retryable(one_line(exc.reason)) from None
+            raise Unreachable(one_line(exc.reason)) from None
         except (OSError, HTTPException) as exc:
-            raise Retryable(describe(exc)) from None
+            raise Unreachable(describe(exc)) from None
         except ValueError as exc:
             raise NetworkError("cannot fetch {}: {}".format(url, one_line(exc))) from None
         with resp:

@@ -28,10 +28,9 @@ import logging
 import os
 import re
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -39,6 +38,7 @@ from packaging.version import Version
 from pinguard.errors import BadInput, CacheError, NetworkError, PinguardError, UnknownPackage
 from pinguard.sources.cache import Cache, corrupt, default_cache_dir
 from pinguard.sources.core_metadata import Metadata, header_block, parse_metadata, sdist_pkg_info
+from pinguard.sources.find_links import FindLinks
 from pinguard.sources.http_transport import (
     HttpTransport,
     Progress,
@@ -51,6 +51,8 @@ from pinguard.sources.http_transport import (
     one_line,
     verify_hash,
 )
+from pinguard.sources.index_config import DEFAULT_INDEX_URL, IndexConfig, check_index_url
+from pinguard.sources.local_files import is_file_url, local_metadata, local_page
 from pinguard.sources.simple_page import (
     HTML_TYPES,
     JSON_TYPE,
@@ -73,7 +75,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+class OfflineMiss(NetworkError):
+    """Offline, and the cache cannot answer (exit 4 like any network failure)."""
+
+
 PAGE_TTL = 3600.0
 WHOLE_FILE_LIMIT = 20 * 1024 * 1024
 WORKERS = 8
@@ -104,7 +110,8 @@ class IndexClient:
     ``whole_file_limit`` caps downloads of whole files (sdists, servers without range support).
 
     ``progress`` may be ``True`` (a progress line on stderr when a batch takes more than a second) or a callable
-    receiving each progress line. Notices (a stale page used, a whole file downloaded, a corrupt cache entry
+    receiving each progress line; ``on_retry`` receives a line each time a host that did not answer is tried again
+    (a host that never answers is then skipped for the rest of the run). Notices (a stale page used, a whole file downloaded, a corrupt cache entry
     dropped) are logged to ``pinguard.sources.index`` and collected in :attr:`notices`.
     """
 
@@ -116,17 +123,24 @@ class IndexClient:
         timeout: float = 30.0,
         retries: int = 3,
         *,
+        extra_index_urls: Sequence[str] = (),
+        find_links: Sequence[str] = (),
+        no_index: bool = False,
         page_ttl: float = PAGE_TTL,
         backoff: float = 0.5,
         whole_file_limit: int = WHOLE_FILE_LIMIT,
         workers: int = WORKERS,
         progress: Progress = False,
+        on_retry: Optional[Callable[[str], None]] = None,
     ) -> None:
-        self.index_url = _check_index_url(index_url)
+        self.index_url = check_index_url(index_url)
+        self.index_urls: List[str] = [] if no_index else list(dict.fromkeys(
+            [self.index_url] + [check_index_url(u) for u in extra_index_urls]))
         self.cache = Cache(Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir())
         env_offline = os.environ.get("PINGUARD_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
         self.offline = bool(offline) or env_offline
-        self.transport = HttpTransport(timeout=timeout, retries=retries, backoff=backoff)
+        self.transport = HttpTransport(timeout=timeout, retries=retries, backoff=backoff, on_retry=on_retry)
+        self.find_links = FindLinks(find_links, self.transport, self.cache, self.offline, page_ttl, self._notice)
         self.timeout = timeout
         self.retries = self.transport.retries
         self.page_ttl = page_ttl
@@ -136,6 +150,12 @@ class IndexClient:
         self.progress = progress
         self.notices: List[str] = []
         self._pages: Dict[str, Tuple[float, List[FileInfo]]] = {}
+
+    @classmethod
+    def from_config(cls, config: IndexConfig, **options: Any) -> "IndexClient":
+        """A client reading every source of an :class:`IndexConfig` (see :mod:`pinguard.sources.index_config`)."""
+        return cls(config.index_url, extra_index_urls=config.extra_index_urls, find_links=config.find_links,
+                   no_index=config.no_index, **options)
 
     # -- counters --------------------------------------------------------------------------------------------
 
@@ -152,36 +172,72 @@ class IndexClient:
     # -- project pages ---------------------------------------------------------------------------------------
 
     def project(self, name: str) -> List[FileInfo]:
-        """All wheels and sdists of ``name`` listed on the index (files with unparsable names are skipped)."""
+        """All wheels and sdists of ``name`` on every index and find-links location, merged as pip merges them
+        (files with unparsable names are skipped). An index that cannot be read while another answers is a
+        notice; UnknownPackage when no source has the project, the first NetworkError when none could answer."""
         key = normalize_name(name)
         memo = self._pages.get(key)
         if memo is not None and self._fresh(memo[0]):
             return list(memo[1])
-        path = self.cache.page_path(self.index_url, key)
+        files: List[FileInfo] = []
+        failures: List[NetworkError] = []
+        fetched_at = time.time()
+        for index_url in self.index_urls:
+            try:
+                entry = self._index_page(index_url, name, key)
+            except UnknownPackage:
+                continue
+            except OfflineMiss:
+                raise  # offline, the cache must answer for every index: a partial answer would mislead
+            except NetworkError as exc:
+                failures.append(exc)
+                continue
+            fetched_at = min(fetched_at, entry["fetched_at"])
+            files.extend(f for f in (file_info(raw, key) for raw in entry["files"]) if f is not None)
+        files.extend(self.find_links.files(key))
+        if not files:
+            if failures:
+                raise failures[0]
+            raise UnknownPackage("no package named {} on {}".format(name, self.sources_text()))
+        for exc in failures:
+            self._notice("{}; using the other package sources".format(exc))
+        self._pages[key] = (fetched_at, files)
+        return list(files)
+
+    def sources_text(self) -> str:
+        """The package sources read, for messages."""
+        return " or ".join(self.index_urls + ["find-links " + f for f in self.find_links.locations]) or "no source"
+
+    def _index_page(self, index_url: str, name: str, key: str) -> Dict[str, Any]:
+        """The page entry of one index: a file:// index read directly, an http(s) one through the cache."""
+        if is_file_url(index_url):
+            return {"files": local_page(index_url, key, name), "fetched_at": time.time()}
+        path = self.cache.page_path(index_url, key)
         entry = self._load_cached(path, _check_page_entry)
         if entry is None or not self._fresh(entry["fetched_at"]):
             if self.offline:
                 if entry is None:
-                    raise NetworkError("index page for {} is not in the cache and {}".format(name, _OFFLINE_HINT))
+                    raise OfflineMiss("index page for {} on {} is not in the cache and {}".format(
+                        name, index_url, _OFFLINE_HINT))
             else:
-                entry = self._refresh_page(name, key, path, entry)
-        files = [f for f in (file_info(raw, key) for raw in entry["files"]) if f is not None]
-        self._pages[key] = (entry["fetched_at"], files)
-        return list(files)
+                entry = self._refresh_page(index_url, name, key, path, entry)
+        return entry
 
     def versions(self, name: str, include_yanked: bool = False) -> List[Version]:
         """Sorted distinct versions of ``name`` (a version counts as yanked only if all its files are)."""
         found = {f.version for f in self.project(name) if include_yanked or not f.yanked}
         return sorted(found)
 
-    def _page_url(self, key: str) -> str:
-        return "{}/{}/".format(self.index_url, key)
+    @staticmethod
+    def _page_url(index_url: str, key: str) -> str:
+        return "{}/{}/".format(index_url, key)
 
     def _fresh(self, fetched_at: float) -> bool:
         return 0 <= time.time() - fetched_at < self.page_ttl
 
-    def _refresh_page(self, name: str, key: str, path: Path, stale: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        url = self._page_url(key)
+    def _refresh_page(self, index_url: str, name: str, key: str, path: Path,
+                      stale: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        url = self._page_url(index_url, key)
         headers = {"Accept": _ACCEPT, "Accept-Encoding": "gzip"}
         if stale is not None and stale.get("url") == url:
             if stale.get("etag"):
@@ -192,7 +248,7 @@ class IndexClient:
             resp = self._fetch(url, headers, accept=(200, 304, 404, 410))
             if resp.status in (404, 410):
                 self.cache.discard(path)
-                raise UnknownPackage("no package named {} on {}".format(name, self.index_url))
+                raise UnknownPackage("no package named {} on {}".format(name, index_url))
             if resp.status == 304 and stale is not None:
                 entry = dict(stale)
             elif resp.status == 200:
@@ -233,13 +289,14 @@ class IndexClient:
 
     def metadata(self, file_info: FileInfo) -> Metadata:
         """Core metadata of one file: from the cache, the PEP 658 file, range requests, or (small) whole file."""
+        local = is_file_url(file_info.url)  # read directly, never cached
         path = self.cache.metadata_path(file_info.url, file_info.hash_key)
-        entry = self._load_cached(path, _check_metadata_entry)
+        entry = None if local else self._load_cached(path, _check_metadata_entry)
         if entry is not None:
             return _metadata_from_entry(entry)
-        if self.offline:
-            raise NetworkError("metadata of {} is not in the cache and {}".format(file_info.filename, _OFFLINE_HINT))
-        raw, source = self._fetch_metadata(file_info)
+        if self.offline and not local:
+            raise OfflineMiss("metadata of {} is not in the cache and {}".format(file_info.filename, _OFFLINE_HINT))
+        raw, source = local_metadata(file_info) if local else self._fetch_metadata(file_info)
         try:
             meta = parse_metadata(raw)
         except ValueError as exc:
@@ -247,6 +304,8 @@ class IndexClient:
                 file_info.filename, file_info.url, exc)) from None
         meta.from_sdist = not file_info.is_wheel
         meta.source = source
+        if local:
+            return meta
         self.cache.store(path, {
             "file_url": file_info.url,
             "headers": header_block(raw),
@@ -363,13 +422,6 @@ class IndexClient:
 
 # --------------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _check_index_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInput("index URL must be an http(s) URL, got {!r}".format(url))
-    return url.rstrip("/")
 
 
 def _check_page_entry(path: Path, entry: Dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.version import Version
 
-from pinguard.errors import PinguardError, UnknownPackage
+from pinguard.errors import NetworkError, PinguardError, UnknownPackage
 from pinguard.package_data import PackageData
 from pinguard.sources.index import FileInfo, IndexClient
 
@@ -53,6 +53,17 @@ class IndexPackageData(PackageData):
         self._lock = threading.Lock()
         self._files: Dict[str, Dict[Version, List[FileInfo]]] = {}
         self._requires: Dict[Tuple[str, Version], List[Requirement]] = {}
+        #: Index failures met while answering the resolver: a caller that swallows a failed lookup can still tell
+        #: that its answer rests on missing data (the CLI then exits with the network error, not a result).
+        self.network_errors: List[NetworkError] = []
+
+    def _recorded(self, call, *args):
+        try:
+            return call(*args)
+        except NetworkError as exc:
+            with self._lock:
+                self.network_errors.append(exc)
+            raise
 
     def _by_version(self, name: str) -> Dict[Version, List[FileInfo]]:
         if name not in self._files:
@@ -81,7 +92,7 @@ class IndexPackageData(PackageData):
     def versions(self, name: str, keep: Optional[Version] = None) -> List[Version]:
         """Versions with a file installable on the target (`keep` is admitted even if yanked)."""
         available = []
-        for version, files in self._by_version(name).items():
+        for version, files in self._recorded(self._by_version, name).items():
             if self._usable(files, allow_yanked=(version == keep)):
                 available.append(version)
         return sorted(available)
@@ -110,7 +121,7 @@ class IndexPackageData(PackageData):
                              self._by_version(name).get(version, []), allow_yanked=True)
         requirements: List[Requirement] = []
         if files:
-            metadata = self.client.metadata(files[0])
+            metadata = self._recorded(self.client.metadata, files[0])
             for line in metadata.requires_dist:
                 try:
                     requirement = Requirement(line)
