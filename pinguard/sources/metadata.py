@@ -68,7 +68,7 @@ class IndexPackageData(PackageData):
     def _by_version(self, name: str) -> Dict[Version, List[FileInfo]]:
         if name not in self._files:
             grouped: Dict[Version, List[FileInfo]] = {}
-            for info in self.client.project(name):
+            for info in _one_per_filename(self.client.project(name)):
                 grouped.setdefault(info.version, []).append(info)
             with self._lock:
                 self._files[name] = grouped
@@ -159,6 +159,21 @@ class IndexPackageData(PackageData):
                 self.client.metadata_many(wanted)
             except PinguardError:
                 pass
+
+
+def _one_per_filename(files: Sequence[FileInfo]) -> List[FileInfo]:
+    """The same file listed by several sources counts once, with what the best-informed source says of it: a
+    mirror's page without data-requires-python must not make a Python 3.10-only wheel look installable on 3.7."""
+    best: Dict[str, FileInfo] = {}
+    for info in files:
+        known = best.get(info.filename)
+        if known is None or _informed(info) > _informed(known):
+            best[info.filename] = info
+    return list(best.values())
+
+
+def _informed(info: FileInfo) -> Tuple[bool, bool, bool]:
+    return info.requires_python is not None, bool(info.hashes), bool(info.core_metadata)
 
 
 def _python_ok(requires_python: str, python: Version) -> bool:
