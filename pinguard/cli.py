@@ -303,11 +303,10 @@ def _gpu(text: Optional[str]):
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from pinguard.adapters.fix_output import render_fix
+    from pinguard.adapters.fix_session import repair
     from pinguard.adapters.index_options import index_client
     from pinguard.adapters.progress import Phases
-    from pinguard.engines.fix import fix
     from pinguard.model import Anchor
-    from pinguard.sources.metadata import IndexPackageData
     from pinguard.sources.mission import parse_mission
     from pinguard.sources.pins import parse_pins, read_text
 
@@ -342,17 +341,18 @@ def cmd_fix(args: argparse.Namespace) -> int:
     logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
     kb = kb_module.load()
     client = index_client(args, phases)
-    data = IndexPackageData(client, python)
-    phases.phase("resolving %d pins for Python %s, fetching package data as needed" % (len(env), python))
-    result = fix(kb, data, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
-    if data.network_errors:  # the engine carried on without some of the data: its answer is not to be trusted
-        raise data.network_errors[0]
+    phases.phase("resolving %d pins for Python %s, fetching package data and release files as needed" % (
+        len(env), python))
+    result = repair(kb, client, env, anchors, python, traceback=traceback, gpu=gpu, assumptions=[assumption])
     phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (phases.elapsed(), client.requests_made,
                                                                    client.bytes_fetched / 1e6))
     sys.stdout.write(render_fix(kb, result, output))
     if not result.ok:
         print("pinguard: no repair: %s" % result.impossible, file=sys.stderr)
         return EXIT_FOUND
+    if result.remaining:
+        print("pinguard: warning: the repaired pins still break %s; see --format explain" % ", ".join(
+            "[%s]" % v.rule for v in result.remaining), file=sys.stderr)
     return EXIT_OK
 
 

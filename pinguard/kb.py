@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -52,6 +52,7 @@ class KnowledgeBase:
     gpu: Mapping[str, Any]
     conda_names: Mapping[str, str]  # PyPI -> conda, where the names differ (see `names` for both ways)
     names: CondaNames = CondaNames()
+    imports: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)  # import name -> distributions
 
     def release(self, torch: Version) -> Release:
         for release in self.releases:
@@ -120,6 +121,7 @@ def _load(directory: str) -> KnowledgeBase:
     rules_data = _read(directory, "rules.toml")
     gpu_data = _read(directory, "gpu.toml", required=False)
     names_data = _read(directory, "names.toml", required=False)
+    imports_data = _read(directory, "imports.toml", required=False)
     releases = tuple(_release(entry, i) for i, entry in enumerate(torch_data.get("release", [])))
     if not releases:
         raise KnowledgeError("torch.toml: no [[release]] entries")
@@ -145,11 +147,27 @@ def _load(directory: str) -> KnowledgeBase:
         gpu=gpu_data,
         conda_names=conda,
         names=names,
+        imports=_imports(imports_data),
     )
 
 
+def _imports(data: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
+    """imports.toml: import name (possibly dotted) -> the distributions that install it."""
+    table: Dict[str, Tuple[str, ...]] = {}
+    for index, entry in enumerate(data.get("import", [])):
+        where = _where("imports.toml", "import", index, entry)
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise KnowledgeError("%s has no name" % where)
+        _sources(entry, where)
+        dists = _strings(entry.get("dists"), where, "dists")
+        if not dists:
+            raise KnowledgeError("%s lists no distributions" % where)
+        table[entry["name"]] = tuple(normalize(d) for d in dists)
+    return table
+
+
 def _where(file: str, kind: str, index: int, entry: Mapping[str, Any]) -> str:
-    label = entry.get("id") or entry.get("torch") or "#%d" % (index + 1)
+    label = entry.get("id") or entry.get("torch") or entry.get("name") or "#%d" % (index + 1)
     return "%s: %s %s" % (file, kind, label)
 
 

@@ -193,3 +193,30 @@ def test_family_candidates_have_wheels_for_the_target_python(kb):
     on_311 = FamilyData(kb, MemoryData({}), Version("3.11"), None).versions("torchvision")
     assert Version("0.15.1") in on_311 and Version("0.14.1") not in on_311  # 0.14.x: no cp311 wheel on PyPI
     assert Version("0.14.1") in FamilyData(kb, MemoryData({}), Version("3.10"), None).versions("torchvision")
+
+
+def test_a_finding_the_crash_does_not_involve_never_blocks_the_repair_and_is_cleared_where_it_can_be(kb):
+    # the crash: torchvision 0.3.0 next to torch 1.10.0; the pins also break pyparsing3-matplotlib, which the crash
+    # does not involve: the repair comes first, then pyparsing moves too, and nothing remains
+    data = MemoryData({"matplotlib": {"3.2.2": ["pyparsing>=2.0.1"]},
+                       "pyparsing": {v: [] for v in ("2.4.6", "2.4.7", "3.0.0", "3.1.2")}})
+    env = parse_pins("matplotlib==3.2.2\npyparsing==3.1.2\ntorch==1.10.0\ntorchvision==0.3.0\n")
+    crash = "ImportError: libcudart.so.9.0: cannot open shared object file: No such file or directory"
+    result = fix(kb, data, env, [Anchor.parse("torch==1.10.0")], Version("3.7"), traceback=crash)
+    assert result.ok, result.impossible
+    assert dict(result.pins) == {"matplotlib": "3.2.2", "pyparsing": "2.4.7", "torch": "1.10.0",
+                                 "torchvision": "0.11.1"}
+    reasons = {c.name: c.reasons for c in result.changes}
+    assert reasons["pyparsing"] == ["clears [pyparsing3-matplotlib]"] and result.remaining == []
+
+
+def test_a_finding_that_cannot_be_cleared_stays_reported_and_the_repair_stands(kb):
+    # the same, with pyparsing anchored at 3.1.2: the finding cannot be cleared, the crash repair still stands
+    data = MemoryData({"matplotlib": {"3.2.2": ["pyparsing>=2.0.1"]}, "pyparsing": {"3.1.2": []}})
+    env = parse_pins("matplotlib==3.2.2\npyparsing==3.1.2\ntorch==1.10.0\ntorchvision==0.3.0\n")
+    crash = "ImportError: libcudart.so.9.0: cannot open shared object file: No such file or directory"
+    anchors = [Anchor.parse("torch==1.10.0"), Anchor.parse("pyparsing==3.1.2")]
+    result = fix(kb, data, env, anchors, Version("3.7"), traceback=crash)
+    assert result.ok, result.impossible
+    assert dict(result.pins)["torchvision"] == "0.11.1"
+    assert [v.rule for v in result.remaining] == ["pyparsing3-matplotlib"]

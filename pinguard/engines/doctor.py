@@ -175,7 +175,7 @@ def _torch(kb: KnowledgeBase, facts: Facts, versions: Mapping[str, str], gpu_cc:
         found.append(Finding("info", "%s-build" % member, "%s %s, build %s" % (
             member, other, (other_v.local if other_v is not None and other_v.local else "unlabelled (PyPI's)"))))
     if gpu_cc is not None and release is not None and build and build.startswith("cu"):
-        from pinguard.engines.fix import gpu_supported
+        from pinguard.engines.resolver import gpu_supported
 
         supported = gpu_supported(kb, release, build, gpu_cc)
         if supported is False:

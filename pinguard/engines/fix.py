@@ -1,59 +1,48 @@
-"""fix: repair a crashed pin list while keeping the anchor.
+"""fix: repair a crashed pin list while keeping the anchor. Pure.
 
-1. Diagnose: the crash text against every rule's signatures, plus `check` on the pin list.
-2. Resolve: a resolvelib provider over package data (versions available for the target Python, their
-   Requires-Dist) and the knowledge base (torch family pairing and builds, rule constraints as extra
-   dependencies). Only implicated packages may move at first; a conflict frees the packages it names, round by
-   round, so every pin that can stay, stays. Candidates are offered nearest first: the same minor series, then
-   upward, then downward; a torch-family build (`+cu111`) after the plain versions.
+1. Diagnose: the crash text against every rule's signatures, `check` on the pin list, and — when the crash was
+   classified and release files can be read — the evidence engine (pinguard.engines.evidence): which release of
+   which distribution has the missing name, module or parameter, or no longer needs it.
+2. Repair the crash: each diagnosed rule's fix, then its alternatives, then each evidence move, is a plan for the
+   resolver (pinguard.engines.resolver): only implicated packages may move at first, nearest version first; a
+   conflict frees the packages it names. A plan is kept when its resolution introduces no violation the pins did
+   not already have, and every release an evidence move chose passes the import check against the other pins.
+3. Then clear other violations where the anchor allows; whatever remains is reported (`remaining`), never a
+   reason to give up the repair: a rule the input pins already broke and the crash does not involve does not turn
+   a repair into "no repair".
 
-The engine is pure: package data comes in through a `PackageData` object (the index in real use, a dict in tests).
+Structural findings (family pairing, mixed CUDA builds) are fixed alongside any cause. A crash with a traceback
+whose cause neither a rule nor the evidence finds gets no repair, with what was looked for and where.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from pinguard.api_types import ApiView
+from pinguard.crash import Failure
 from pinguard.engines.check import BUILD_MIX, check
-from pinguard.engines.family import labelled
+from pinguard.engines.conditions import rule_holds
+from pinguard.engines.evidence import Evidence, Move, confirm, gather
 from pinguard.engines.generate import PAIRING
+from pinguard.engines.resolver import (FAMILY_ALL, FamilyData, PinResolver, Resolver, UnlistedVersions,
+                                       admits_builds, closeness_order, resolve_widening)
 from pinguard.errors import BadInput, PinguardError
 from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Context, Pin, Release, Rule
-from pinguard.specs import intersect, normalize
+from pinguard.model import FAMILY, Anchor, Context, Pin, Rule, Violation
+from pinguard.package_data import PackageData
+from pinguard.specs import intersect, normalize, satisfiable
 
-try:  # resolvelib >= 0.9
-    from resolvelib import AbstractProvider, BaseReporter, Resolver
-    from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-except ImportError:  # pragma: no cover - a declared dependency
-    AbstractProvider = object  # type: ignore
-    Resolver = None  # type: ignore
+__all__ = ["Diagnosis", "FixResult", "PackageData", "PinChange", "closeness_order", "diagnose", "fix"]
 
-FAMILY_ALL = ("torch",) + FAMILY
-STRUCTURAL = (PAIRING, BUILD_MIX)  # findings fixed alongside any diagnosis: family pairing, mixed CUDA builds
-MAX_ROUNDS = 6
-MAX_RESOLVER_ROUNDS = 400  # per attempt; a plan that needs more is dropped for the next one
-
-
-class PackageData:
-    """What the resolver asks of the outside world (see pinguard.sources.metadata.IndexPackageData)."""
-
-    def versions(self, name: str, keep: Optional[Version] = None) -> List[Version]:
-        raise NotImplementedError
-
-    def requires(self, name: str, version: Version) -> List[Requirement]:
-        raise NotImplementedError
-
-    def exists(self, name: str) -> bool:
-        raise NotImplementedError
-
-    def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
-        """Optional: warm whatever `requires` will read."""
+STRUCTURAL = (PAIRING, BUILD_MIX)  # findings fixed alongside any cause: family pairing, mixed CUDA builds
+MAX_CONFIRM = 4  # releases an evidence plan may reject by the import check before the plan is dropped
 
 
 @dataclass(frozen=True)
@@ -65,7 +54,7 @@ class Diagnosis:
 
 
 @dataclass
-class Change:
+class PinChange:
     name: str
     display: str
     before: str
@@ -73,322 +62,40 @@ class Change:
     reasons: List[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    specs: Mapping[str, SpecifierSet]
+    move: Optional[Move] = None
+    rules: Tuple[str, ...] = ()
+
+
 @dataclass
 class FixResult:
     pins: List[Tuple[str, str]]  # (display name, version) in the input order
-    changes: List[Change]
+    changes: List[PinChange]
     diagnoses: List[Diagnosis]
-    violations_before: List[str]
+    violations_before: List[Violation]
     assumptions: List[str]
     index_hint: Optional[Tuple[str, str]] = None
     considered: List[str] = field(default_factory=list)
     impossible: Optional[str] = None
+    evidence: Optional[Evidence] = None
+    plan: str = ""
+    remaining: List[Violation] = field(default_factory=list)  # violations the repaired pins still have
+    confirmed: List[str] = field(default_factory=list)  # evidence: the releases the import check read
 
     @property
     def ok(self) -> bool:
         return self.impossible is None
 
 
-# -- candidates ------------------------------------------------------------------------------------------------
+def diagnose(kb: KnowledgeBase, env: Sequence[Pin], traceback: str, context: Context,
+             unlisted: Optional[UnlistedVersions] = None) -> List[Diagnosis]:
+    """Rules whose signature is in the crash text and that point at packages in the pin list.
 
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    version: Version
-
-    @property
-    def build(self) -> Optional[str]:
-        return self.version.local
-
-
-@dataclass(frozen=True)
-class Req:
-    name: str
-    specifier: SpecifierSet
-    why: str = ""
-
-
-def closeness_order(versions: Sequence[Version], current: Optional[Version]) -> List[Version]:
-    """Nearest first: current, same minor series (up, then down), then higher minors up, then lower down."""
-    if current is None:
-        return sorted(versions, reverse=True)
-    base = Version(current.base_version)
-    series = base.release[:2]
-
-    def key(version: Version):
-        plain = Version(version.base_version)
-        if plain == base:
-            return (0, 0, version.local is not None)
-        same = plain.release[:2] == series
-        up = plain > base
-        group = 1 if same else (2 if up else 3)
-        return (group, 0 if up else 1, plain if up else _neg(plain))
-
-    return sorted(versions, key=key)
-
-
-class _Neg:
-    def __init__(self, version: Version) -> None:
-        self.version = version
-
-    def __lt__(self, other: "_Neg") -> bool:
-        return self.version > other.version
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Neg) and self.version == other.version
-
-
-def _neg(version: Version) -> "_Neg":
-    return _Neg(version)
-
-
-def _cuda(build: str) -> Optional[float]:
-    if build.startswith("cu") and build[2:].isdigit():
-        digits = build[2:]
-        return float("%s.%s" % (digits[:-1], digits[-1]))
-    return None
-
-
-class FamilyData(PackageData):
-    """torch and its family come from the knowledge base (builds included); everything else from `inner`."""
-
-    def __init__(self, kb: KnowledgeBase, inner: PackageData, python: Version, gpu: Optional[Version]) -> None:
-        self.kb, self.inner, self.python, self.gpu = kb, inner, python, gpu
-
-    def _releases(self) -> List[Release]:
-        return [r for r in self.kb.releases if r.supports_python(self.python)]
-
-    def _builds(self, release: Release) -> List[str]:
-        labelled = self.kb.labelled_builds(release)
-        default = _cuda(release.default_build) or 0.0
-        cuda = [b for b in labelled if _cuda(b) is not None and (self.gpu is None or gpu_supported(
-            self.kb, release, b, self.gpu) is not False)]
-        return sorted(cuda, key=lambda b: (abs((_cuda(b) or 0) - default), _cuda(b)))
-
-    def versions(self, name: str, keep: Optional[Version] = None) -> List[Version]:
-        if name not in FAMILY_ALL:
-            return self.inner.versions(name, keep)
-        found = []
-        for release in self._releases():
-            paired = name in release.family and release.member_supports_python(name, self.python)
-            members = [release.torch] if name == "torch" else (
-                [release.family[name]] if paired else []) + list(release.also.get(name, ()))
-            for version in members:
-                if release.on_pypi:
-                    found.append(version)
-                for build in self._builds(release):
-                    if name == "torchaudio" and version < self.kb.index.torchaudio_labels_since:
-                        continue
-                    if name in ("torchtext", "torchdata"):
-                        continue
-                    found.append(Version("%s+%s" % (version, build)))
-        if keep is not None and keep not in found:
-            found.append(keep)
-        return sorted(set(found))
-
-    def requires(self, name: str, version: Version) -> List[Requirement]:
-        base = Version(version.base_version)
-        requirements: List[Requirement] = []
-        try:
-            if self.inner.exists(name):
-                requirements = [r for r in self.inner.requires(name, base) if normalize(r.name) != "torch"]
-        except PinguardError:
-            requirements = []
-        if name in FAMILY:
-            owners = self.kb.family_releases(name, base)
-            if len(owners) > 1:  # serves several torch releases (torchaudio 2.11.1: torch>=2.11; torchdata 0.7.1)
-                requirements.append(Requirement("torch>=%s,<=%s" % (owners[0].torch, owners[-1].torch)))
-            elif owners:
-                torch = owners[0].torch
-                if version.local:
-                    requirements.append(Requirement("torch==%s+%s" % (torch, version.local)))
-                elif self._has_labelled_builds(name, base, owners[0]):
-                    # the plain (PyPI default) build goes with the plain torch, never with a +label build
-                    requirements.append(Requirement("torch===%s" % torch))
-                else:  # one wheel for every torch build: PEP 440 `==` admits 1.9.1+cu111 (torchaudio 0.9.1)
-                    requirements.append(Requirement("torch==%s" % torch))
-        return requirements
-
-    def _has_labelled_builds(self, name: str, version: Version, release: Release) -> bool:
-        return any(labelled(self.kb, release, name, version, b) != str(version)
-                   for b in self.kb.labelled_builds(release))
-
-    def exists(self, name: str) -> bool:
-        return name in FAMILY_ALL or self.inner.exists(name)
-
-    def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
-        self.inner.prefetch([(n, Version(v.base_version)) for n, v in pins])
-
-
-def gpu_supported(kb: KnowledgeBase, release: Release, build: str, gpu: Version) -> Optional[bool]:
-    """Does `build` of `release` ship kernels for compute capability `gpu`? None when the data does not say."""
-    for entry in kb.gpu.get("build_archs", []):
-        try:
-            if build not in entry.get("builds", []) or not SpecifierSet(entry.get("torch", "")).contains(
-                    release.torch, prereleases=True):
-                continue
-        except Exception:  # noqa: BLE001 - malformed gpu data answers "unknown"
-            continue
-        sass = [Version(a) for a in entry.get("archs", [])]
-        ptx = [Version(a) for a in entry.get("ptx", [])]
-        if any(a.major == gpu.major and a <= gpu for a in sass) or any(p <= gpu for p in ptx):
-            return True
-        return False
-    return None
-
-
-# -- the resolvelib provider -----------------------------------------------------------------------------------
-
-
-class _Provider(AbstractProvider):
-    def __init__(self, fixer: "_Fixer", free: Set[str], root_specs: Mapping[str, SpecifierSet]) -> None:
-        self.fixer = fixer
-        self.free = free
-        self.root_specs = root_specs
-        self._ordered: Dict[str, List[Version]] = {}
-
-    def identify(self, requirement_or_candidate) -> str:
-        return requirement_or_candidate.name
-
-    def get_preference(self, identifier, resolutions, candidates, information, *args, **kwargs):
-        return (identifier in self.free, identifier)
-
-    def _candidates(self, name: str) -> List[Version]:
-        if name not in self._ordered:
-            current = self.fixer.current.get(name)
-            if name in self.free:
-                versions = self.fixer.data.versions(name, keep=current)
-                if current is not None and not current.is_prerelease:
-                    versions = [v for v in versions if not v.is_prerelease]
-                ordered = closeness_order(versions, current)
-                plain = [v for v in ordered if v.local is None or (current is not None and v == current)]
-                built = [v for v in ordered if v not in plain]
-                self._ordered[name] = plain + built
-            else:
-                self._ordered[name] = [current] if current is not None else []
-        return self._ordered[name]
-
-    def find_matches(self, identifier, requirements, incompatibilities):
-        specs = [r.specifier for r in requirements.get(identifier, ())]
-        bad = {c.version for c in incompatibilities.get(identifier, ())}
-        matches = []
-        for version in self._candidates(identifier):
-            if version in bad or not all(s.contains(version, prereleases=True) for s in specs):
-                continue
-            candidate = Candidate(identifier, version)
-            if self.fixer.excluded(candidate):
-                continue
-            matches.append(candidate)
-        return matches
-
-    def is_satisfied_by(self, requirement, candidate) -> bool:
-        return requirement.specifier.contains(candidate.version, prereleases=True)
-
-    def get_dependencies(self, candidate):
-        return self.fixer.dependencies(candidate)
-
-
-class _Fixer:
-    def __init__(self, kb: KnowledgeBase, data: PackageData, env: Sequence[Pin], anchors: Sequence[Anchor],
-                 python: Version, gpu: Optional[Version], rules: Sequence[Rule]) -> None:
-        self.kb, self.data, self.env, self.anchors, self.python, self.gpu = kb, data, env, anchors, python, gpu
-        self.rules = rules
-        self.current: Dict[str, Version] = {p.name: p.version for p in env if p.version is not None}
-        self.names = set(self.current)
-        self.anchored = {a.name: a for a in anchors}
-        self.free: Set[str] = set()
-
-    def context_for(self, candidate: Optional[Candidate]) -> Context:
-        torch = candidate.version if candidate is not None and candidate.name == "torch" else self.current.get(
-            "torch")
-        build = None
-        if candidate is not None and candidate.name in FAMILY_ALL and candidate.build:
-            build = candidate.build
-        elif torch is not None:
-            build = torch.local
-            if build is None:
-                try:
-                    build = self.kb.release(torch).default_build
-                except PinguardError:
-                    build = None
-        return Context(python=self.python, build=build, gpu=self.gpu)
-
-    def _rule_effects(self, candidate: Candidate) -> Tuple[bool, List[Req]]:
-        """(excluded?, extra requirements) the rules put on this candidate."""
-        context = self.context_for(candidate)
-        extra: List[Req] = []
-        for rule in self.rules:
-            for condition in rule.when:
-                spec = condition.packages.get(candidate.name)
-                if spec is None or not spec.contains(candidate.version, prereleases=True):
-                    continue
-                others = [n for n in condition.packages if n != candidate.name and n not in rule.require]
-                if any(n in self.free for n in others):
-                    continue  # that package's own candidates carry this rule as a dependency
-                if not all(n in self.current and condition.packages[n].contains(self.current[n], prereleases=True)
-                           for n in others):
-                    continue
-                if condition.python is not None and not condition.python.contains(self.python, prereleases=True):
-                    continue
-                if condition.builds is not None and context.build not in condition.builds:
-                    continue
-                if condition.gpu is not None and (self.gpu is None or not condition.gpu.contains(self.gpu)):
-                    continue
-                for name, required in rule.require.items():
-                    if name == candidate.name:
-                        if not required.contains(candidate.version, prereleases=True):
-                            return True, []
-                    elif name in self.names:
-                        if self._anchor_blocks(name, required):
-                            return True, []  # cheap: no point asking the resolver to move an anchor
-                        extra.append(Req(name, required, rule.id))
-                break
-        return False, extra
-
-    def _anchor_blocks(self, name: str, required: SpecifierSet) -> bool:
-        """An anchor pinned to versions outside `required` (build labels aside) can never satisfy it."""
-        anchor = self.anchored.get(name)
-        if anchor is None or anchor.version is None:
-            return False
-        return not required.contains(anchor.version, prereleases=True) and not required.contains(
-            Version(anchor.version.base_version), prereleases=True)
-
-    def excluded(self, candidate: Candidate) -> bool:
-        return self._rule_effects(candidate)[0]
-
-    def dependencies(self, candidate: Candidate) -> List[Req]:
-        deps: List[Req] = []
-        for requirement in self.data.requires(candidate.name, candidate.version):
-            name = normalize(requirement.name)
-            if name in self.names and name != candidate.name:
-                deps.append(Req(name, requirement.specifier, "requires-dist"))
-        deps.extend(self._rule_effects(candidate)[1])
-        return deps
-
-    def resolve(self, free: Set[str], root_specs: Mapping[str, SpecifierSet]) -> Dict[str, Version]:
-        self.free = set(free)
-        provider = _Provider(self, free, root_specs)
-        requirements = []
-        for name, version in self.current.items():
-            if name in free:
-                specs = [root_specs.get(name, SpecifierSet())]
-                if name in self.anchored:
-                    specs.append(self.anchored[name].specifier)
-                requirements.append(Req(name, intersect(specs), "root"))
-            else:
-                requirements.append(Req(name, SpecifierSet("==%s" % version), "pinned"))
-        result = Resolver(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_RESOLVER_ROUNDS)
-        return {name: candidate.version for name, candidate in result.mapping.items()}
-
-
-# -- diagnosis ---------------------------------------------------------------------------------------------------
-
-
-def diagnose(kb: KnowledgeBase, env: Sequence[Pin], traceback: str, context: Context) -> List[Diagnosis]:
-    """Rules whose signature is in the crash text and that point at packages in the pin list."""
-    from pinguard.engines.conditions import rule_holds
-
+    A rule about a package the list does not name (protobuf, which pip installs for tensorboard) points at the
+    listed packages that require it, and its trigger is judged with the release pip would install."""
     installed = {p.name: p.version for p in env if p.version is not None}
     found = []
     for rule in kb.rules:
@@ -397,20 +104,60 @@ def diagnose(kb: KnowledgeBase, env: Sequence[Pin], traceback: str, context: Con
             continue
         implicated = tuple(n for n in rule.implicates if n in installed) or tuple(
             n for n in rule.require if n in installed)
+        seen = dict(installed)
+        if unlisted is not None:
+            absent = [n for n in rule.packages() if n not in installed]
+            for name in absent:
+                version = unlisted.version(name)
+                if version is not None:
+                    seen[name] = version
+            if not implicated:
+                implicated = tuple(dict.fromkeys(r for n in rule.implicates if n in absent
+                                                 for r in unlisted.requirers(n)))
         if not implicated:
             continue
-        found.append(Diagnosis(rule, signature, implicated, rule_holds(rule, installed, context)))
+        found.append(Diagnosis(rule, signature, implicated, rule_holds(rule, seen, context)))
     found.sort(key=lambda d: (not d.holds, d.rule.kind != "constraint"))
     return found
 
 
-# -- the whole job -----------------------------------------------------------------------------------------------
-
-
 def fix(kb: KnowledgeBase, data: PackageData, env: Sequence[Pin], anchors: Sequence[Anchor], python: Version,
-        traceback: str = "", gpu: Optional[Version] = None, assumptions: Sequence[str] = ()) -> FixResult:
+        traceback: str = "", gpu: Optional[Version] = None, assumptions: Sequence[str] = (),
+        failure: Optional[Failure] = None, api: Optional[ApiView] = None) -> FixResult:
+    """Repair `env` (exact pins) so that the crash goes away and every anchor holds (see the module docstring)."""
     if Resolver is None:
         raise BadInput("pinguard fix needs resolvelib (pip install resolvelib)")
+    installed = _validated(env, anchors)
+    family = FamilyData(kb, data, python, gpu)
+    family.prefetch(list(installed.items()))
+    for pin in env:
+        if not family.exists(pin.name):
+            raise BadInput("unknown package %s: not on the index" % pin.display)
+    context = Context(python=python, build=_build(kb, installed), gpu=gpu)
+    diagnoses = diagnose(kb, env, traceback, context, UnlistedVersions(family, installed))
+    violations = check(kb, env, anchors, python=python, gpu=gpu).violations
+    evidence = None
+    if failure is not None and api is not None:
+        evidence = functools.partial(gather, failure, installed, {a.name for a in anchors},
+                                     _versions_for_evidence(family, installed), api, kb.imports, family.requires)
+    result = FixResult([(p.display, str(p.version)) for p in env], [], diagnoses, list(violations),
+                       list(assumptions))
+    repair = _Repair(kb, family, env, anchors, python, gpu, diagnoses, violations, evidence, api)
+    return repair.run(result, bool(traceback.strip()))
+
+
+def _versions_for_evidence(family: FamilyData, installed: Mapping[str, Version]) -> Callable[[str], List[Version]]:
+    """Releases the evidence may move to: those with a wheel for the target, when the pinned one has one."""
+    def versions(name: str) -> List[Version]:
+        binary = family.binary_versions(name)
+        current = installed.get(name)
+        if binary and current is not None and Version(current.base_version) in binary:
+            return binary
+        return family.versions(name)
+    return versions
+
+
+def _validated(env: Sequence[Pin], anchors: Sequence[Anchor]) -> Dict[str, Version]:
     for pin in env:
         if pin.version is None:
             raise BadInput("env line %r is not an exact pin (name==version)" % ("%s%s" % (pin.display, pin.specifier)))
@@ -418,158 +165,255 @@ def fix(kb: KnowledgeBase, data: PackageData, env: Sequence[Pin], anchors: Seque
     for anchor in anchors:
         if anchor.name not in names:
             raise BadInput("the anchor %s is not in the environment list" % anchor.text)
-    installed = {p.name: p.version for p in env}
-    family_data = FamilyData(kb, data, python, gpu)
-    family_data.prefetch(list(installed.items()))
-    for pin in env:
-        if not family_data.exists(pin.name):
-            raise BadInput("unknown package %s: not on the index" % pin.display)
+    return {p.name: p.version for p in env if p.version is not None}
+
+
+def _build(kb: KnowledgeBase, installed: Mapping[str, Version]) -> Optional[str]:
     torch = installed.get("torch")
-    build = torch.local if torch is not None and torch.local else None
-    if torch is not None and build is None:
-        try:
-            build = kb.release(torch).default_build
-        except PinguardError:
-            build = None
-    context = Context(python=python, build=build, gpu=gpu)
-    diagnoses = diagnose(kb, env, traceback, context)
-    violations = check(kb, env, anchors, python=python, gpu=gpu).violations
-    anchored = {a.name: a for a in anchors}
+    if torch is None:
+        return None
+    if torch.local:
+        return torch.local
+    try:
+        return kb.release(torch).default_build
+    except PinguardError:
+        return None
 
-    implicated: Set[str] = set()
-    for diagnosis in diagnoses[:1] + [d for d in diagnoses[1:] if d.holds]:
-        implicated.update(diagnosis.implicated)
-    for violation in violations:
-        if diagnoses and violation.rule not in STRUCTURAL:
-            continue  # with a diagnosed crash, other rule findings are left alone (smallest change)
-        for line in violation.fix:
-            try:
-                implicated.add(normalize(Requirement(line).name))
-            except Exception:  # noqa: BLE001 - a fix text that is not a requirement names no package
-                continue
-    implicated &= names
-    if "torch" in implicated or any(n in implicated for n in FAMILY):
-        implicated.update(n for n in FAMILY_ALL if n in names and (n not in anchored or _admits_builds(anchored[n])))
-    # Rules the pins already break but the crash does not point at stay out of the search: moving packages to
-    # satisfy them would be a change nobody asked for (the environment ran that far with them).
-    diagnosed = {d.rule.id for d in diagnoses}
-    already = {v.rule for v in violations} - diagnosed
-    rules = [r for r in kb.rules if r.kind == "constraint" and r.id not in already] + [
-        d.rule for d in diagnoses if d.rule.kind != "constraint"]
-    fixer = _Fixer(kb, family_data, env, anchors, python, gpu, rules)
 
-    result = FixResult([(p.display, str(p.version)) for p in env], [], diagnoses,
-                       ["[%s] %s" % (v.rule, v.summary) for v in violations], list(assumptions))
-    if not implicated:
-        result.impossible = ("no known cause: no rule's error signature matches the traceback and the pins break "
-                             "no known rule, so there is nothing to change")
+class _Repair:
+    """One fix run: the plans, their resolutions, and the policy that picks one."""
+
+    def __init__(self, kb: KnowledgeBase, family: FamilyData, env: Sequence[Pin], anchors: Sequence[Anchor],
+                 python: Version, gpu: Optional[Version], diagnoses: List[Diagnosis], violations: List[Violation],
+                 evidence: Optional[Callable[[], Evidence]], api: Optional[ApiView]) -> None:
+        self.kb, self.family, self.env, self.anchors = kb, family, env, anchors
+        self.python, self.gpu, self.diagnoses, self.violations = python, gpu, diagnoses, violations
+        self.read_evidence, self.api = evidence, api
+        self.evidence: Optional[Evidence] = None
+        self.installed = {p.name: p.version for p in env if p.version is not None}
+        self.names = set(self.installed)
+        self.anchored = {a.name: a for a in anchors}
+        diagnosed = {d.rule.id for d in diagnoses}
+        # Rules the pins already break but the crash does not point at stay out of the search: moving packages to
+        # satisfy them would be a change nobody asked for (the environment ran that far with them).
+        self.already = {v.rule for v in violations} - diagnosed
+        self.before = {_key(v) for v in violations}
+        self.cleanup_reasons: Dict[str, List[str]] = {}  # package -> the findings its change clears
+
+    # -- the policy ---------------------------------------------------------------------------------------------
+
+    def run(self, result: FixResult, crashed: bool) -> FixResult:
+        """The rules' plans first; the releases' files are read only when no rule repairs the crash."""
+        plans = self._rule_plans()
+        implicated = self._implicated(cause=bool(plans) or crashed)
+        found, error = self._first_repair(plans, implicated, result)
+        if found is None and self.read_evidence is not None:
+            self.evidence = result.evidence = self.read_evidence()
+            evidence_plans = self._evidence_plans()
+            plans += evidence_plans
+            if evidence_plans:
+                implicated = self._implicated(cause=True)
+                found, error = self._first_repair(evidence_plans, implicated, result)
+        if found is None and not plans and implicated:  # no cause for a crash, or no crash: the pins' own findings
+            fallback = Plan("the pins' family and build findings" if crashed else "the rules' constraints", {})
+            plans = [fallback]
+            found, error = self._first_repair(plans, implicated, result)
+        if found is None:
+            result.impossible = self._no_cause() if not plans else "no repair keeps %s: %s" % (
+                ", ".join(a.text for a in self.anchors), error)
+            return result
+        plan, resolution = found
+        resolution = self._clear_others(plan, resolution, implicated, result)
+        self._fill(result, plan, resolution)
         return result
 
-    plans = _plans(diagnoses, anchored, names)
-    last_error = ""
-    for plan_name, plan_specs in plans:
-        free = (implicated | set(plan_specs)) & names
-        free = {n for n in free if n not in anchored or _admits_more(anchored[n], installed[n])}
-        root = {n: intersect([s] + ([anchored[n].specifier] if n in anchored else [])) for n, s in plan_specs.items()
-                if n in names}
-        for n in free:
-            if n in anchored and n not in root:
-                root[n] = anchored[n].specifier
-        if any(n in anchored and not _satisfiable_with(root[n], installed[n], anchored[n]) for n in root):
-            last_error = "%s contradicts the anchor" % plan_name
-            result.considered.append("%s: contradicts the anchor %s" % (plan_name, ", ".join(a.text for a in anchors)))
-            continue
-        resolution, error = _resolve_widening(fixer, free, root, anchored, names)
-        if resolution is None:
+    def _no_cause(self) -> str:
+        if self.evidence is not None:
+            return "no known cause: no rule's error signature matches the traceback and the releases' files show " \
+                   "no fix; looked for %s" % self.evidence.looked_for()
+        return ("no known cause: no rule's error signature matches the traceback and the pins break no known rule, "
+                "so there is nothing to change")
+
+    def _rule_plans(self) -> List[Plan]:
+        plans: List[Plan] = []
+        for diagnosis in self.diagnoses[:3]:
+            rule = diagnosis.rule
+            plans.append(Plan("rule %s" % rule.id, {n: s for n, s in rule.require.items() if n in self.names},
+                              rules=(rule.id,)))
+            for index, alternative in enumerate(rule.alternatives, 1):
+                plans.append(Plan("rule %s, alternative %d" % (rule.id, index),
+                                  {n: s for n, s in alternative.items() if n in self.names}, rules=(rule.id,)))
+        return plans
+
+    def _evidence_plans(self) -> List[Plan]:
+        moves = self.evidence.moves if self.evidence is not None else []
+        return [Plan("evidence: %s" % move.describe(), {move.dist: move.specifier}, move=move) for move in moves]
+
+    def _implicated(self, cause: bool) -> Set[str]:
+        implicated: Set[str] = set()
+        for diagnosis in self.diagnoses[:1] + [d for d in self.diagnoses[1:] if d.holds]:
+            implicated.update(diagnosis.implicated)
+        for violation in self.violations:
+            if cause and violation.rule not in STRUCTURAL:
+                continue  # with a cause for the crash, other rule findings wait for the clean-up pass
+            implicated.update(_fix_names(violation))
+        implicated &= self.names
+        if "torch" in implicated or any(n in implicated for n in FAMILY):
+            implicated.update(n for n in FAMILY_ALL if n in self.names and (
+                n not in self.anchored or admits_builds(self.anchored[n])))
+        return implicated
+
+    def _first_repair(self, plans: List[Plan], implicated: Set[str], result: FixResult
+                      ) -> Tuple[Optional[Tuple[Plan, Dict[str, Version]]], str]:
+        """The first plan that resolves, or (None, the last plan's reason)."""
+        last_error = ""
+        for plan in plans:
+            resolution, error = self._try(plan, implicated, self._rules(), result)
+            if resolution is not None:
+                return (plan, resolution), ""
             last_error = error
-            result.considered.append("%s: %s" % (plan_name, error))
-            continue
-        remaining = check(kb, [Pin(n, n, SpecifierSet("==%s" % v)) for n, v in resolution.items()], anchors,
-                          python=python, gpu=gpu).violations
-        changed = {n for n in resolution if resolution[n] != installed[n]}
-        leftovers = [v for v in remaining if set(v.packages) & (changed | implicated)]
-        if leftovers:
-            last_error = "; ".join("[%s] %s" % (v.rule, v.summary) for v in leftovers)
-            result.considered.append("%s: leaves %s" % (plan_name, last_error))
-            continue
-        _fill(result, env, resolution, diagnoses, plan_name, kb)
-        return result
-    result.impossible = "no repair keeps %s: %s" % (", ".join(a.text for a in anchors), last_error)
-    return result
+            result.considered.append("%s: %s" % (plan.name, error))
+        return None, last_error
 
+    def _rules(self, also: Sequence[str] = ()) -> List[Rule]:
+        skip = self.already - set(also)
+        return [r for r in self.kb.rules if r.kind == "constraint" and r.id not in skip] + [
+            d.rule for d in self.diagnoses if d.rule.kind != "constraint"]
 
-def _admits_builds(anchor: Anchor) -> bool:
-    """`torch==1.8.0` admits `1.8.0+cu111`; `torch==1.8.0+cu102` admits nothing else."""
-    version = anchor.version
-    return version is None or version.local is None
+    # -- one plan -----------------------------------------------------------------------------------------------
 
+    def _try(self, plan: Plan, implicated: Set[str], rules: List[Rule], result: FixResult
+             ) -> Tuple[Optional[Dict[str, Version]], str]:
+        free, root = self._free_and_root(plan, implicated)
+        if any(n in self.anchored and not self._satisfiable(root[n], n) for n in root):
+            return None, "contradicts the anchor %s" % ", ".join(a.text for a in self.anchors)
+        resolver = PinResolver(self.kb, self.family, self.env, self.anchors, self.python, self.gpu, rules,
+                               derive_for=[d.rule.id for d in self.diagnoses])
+        for _ in range(MAX_CONFIRM + 1):
+            resolution, error = resolve_widening(resolver, free, root, self.anchored, self.names)
+            if resolution is None:
+                return None, error
+            rejected = self._unconfirmed(plan, resolution, result)
+            if rejected is None:
+                break
+            dist, version, why = rejected
+            root[dist] = intersect([root.get(dist, SpecifierSet()), SpecifierSet("!=%s" % version)])
+            result.considered.append("%s: %s %s rejected: %s" % (plan.name, dist, version, why))
+        else:
+            return None, "every release it chose fails the import check"
+        introduced = [v for v in self._check(resolution) if _key(v) not in self.before and set(v.packages) & (
+            self._changed(resolution) | implicated)]
+        if introduced:
+            return None, "leaves " + "; ".join("[%s] %s" % (v.rule, v.summary) for v in introduced)
+        return resolution, ""
 
-def _admits_more(anchor: Anchor, current: Version) -> bool:
-    return anchor.version is None or _admits_builds(anchor)
+    def _free_and_root(self, plan: Plan, implicated: Set[str]) -> Tuple[Set[str], Dict[str, SpecifierSet]]:
+        free = (implicated | set(plan.specs) | self._coupled(plan)) & self.names
+        free = {n for n in free if n not in self.anchored or admits_builds(self.anchored[n])}
+        root = {n: intersect([s] + ([self.anchored[n].specifier] if n in self.anchored else []))
+                for n, s in plan.specs.items() if n in self.names}
+        for name in free:
+            if name in self.anchored and name not in root:
+                root[name] = self.anchored[name].specifier
+        return free, root
 
-
-def _satisfiable_with(spec: SpecifierSet, current: Version, anchor: Anchor) -> bool:
-    from pinguard.specs import satisfiable
-
-    known = [current, Version(current.base_version)]
-    return satisfiable([spec, anchor.specifier], known)
-
-
-def _plans(diagnoses: Sequence[Diagnosis], anchored: Mapping[str, Anchor],
-           names: Set[str]) -> List[Tuple[str, Dict[str, SpecifierSet]]]:
-    """The diagnosed rule's own fix first, then its alternatives; with no diagnosis, the rules' constraints only."""
-    if not diagnoses:
-        return [("the rules' constraints", {})]
-    plans: List[Tuple[str, Dict[str, SpecifierSet]]] = []
-    for diagnosis in diagnoses[:3]:
-        rule = diagnosis.rule
-        plans.append(("rule %s" % rule.id, {n: s for n, s in rule.require.items() if n in names}))
-        for index, alternative in enumerate(rule.alternatives, 1):
-            plans.append(("rule %s, alternative %d" % (rule.id, index),
-                          {n: s for n, s in alternative.items() if n in names}))
-    return plans
-
-
-def _resolve_widening(fixer: _Fixer, free: Set[str], root: Dict[str, SpecifierSet],
-                      anchored: Mapping[str, Anchor], names: Set[str]) -> Tuple[Optional[Dict[str, Version]], str]:
-    free = set(free)
-    error = ""
-    for _ in range(MAX_ROUNDS):
+    def _coupled(self, plan: Plan) -> Set[str]:
+        """For an evidence move: the listed packages the moved one requires. They move with it when its nearer
+        releases pin them (transformers pins tokenizers, tensorflow its tensorboard), instead of the move going far
+        back to a release that requires nothing listed."""
+        if plan.move is None:
+            return set()
+        dist = plan.move.dist
         try:
-            return fixer.resolve(free, root), ""
-        except ResolutionTooDeep:
-            return None, "the search took too many rounds"
-        except ResolutionImpossible as exc:
-            blamed = set()
-            for cause in exc.causes:
-                blamed.add(cause.requirement.name)
-                if cause.parent is not None:
-                    blamed.add(cause.parent.name)
-            error = "; ".join(sorted({"%s%s (needed by %s)" % (c.requirement.name, c.requirement.specifier,
-                                                                 c.parent.name + " " + str(c.parent.version)
-                                                                 if c.parent is not None else "the request")
-                                      for c in exc.causes}))
-            widen = {n for n in blamed & names if n not in free and (n not in anchored or _admits_builds(anchored[n]))}
-            if not widen:
-                return None, "conflict: " + error
-            free |= widen
-    return None, "conflict: " + error
-
-
-def _fill(result: FixResult, env: Sequence[Pin], resolution: Mapping[str, Version],
-          diagnoses: Sequence[Diagnosis], plan_name: str, kb: KnowledgeBase) -> None:
-    reasons = {n: [d.rule.id for d in diagnoses if n in d.implicated or n in d.rule.require] for n in resolution}
-    result.pins = []
-    for pin in env:
-        after = resolution.get(pin.name, pin.version)
-        result.pins.append((pin.display, str(after)))
-        if after != pin.version:
-            result.changes.append(Change(pin.name, pin.display, str(pin.version), str(after),
-                                         reasons.get(pin.name) or ["needed by the change (%s)" % plan_name]))
-    torch = resolution.get("torch")
-    if torch is not None and torch.local:
-        try:
-            release = kb.release(torch)
-            result.index_hint = kb.index_for(release, torch.local)
+            required = self.family.requires(dist, self.installed[dist])
         except PinguardError:
-            pass
+            return set()
+        return {normalize(r.name) for r in required} & self.names
+
+    def _satisfiable(self, spec: SpecifierSet, name: str) -> bool:
+        current = self.installed[name]
+        return satisfiable([spec, self.anchored[name].specifier], [current, Version(current.base_version)])
+
+    def _unconfirmed(self, plan: Plan, resolution: Mapping[str, Version], result: FixResult
+                     ) -> Optional[Tuple[str, Version, str]]:
+        """(dist, version, why) when the release an evidence move chose fails the import check."""
+        move = plan.move
+        if move is None or self.api is None or move.dist not in resolution:
+            return None
+        version = resolution[move.dist]
+        problems = confirm(move, Version(version.base_version), resolution, self.api, self.kb.imports,
+                           self.installed)
+        line = "%s %s: %s" % (move.dist, version, problems[0].describe() if problems else
+                              "its imports find what they need in the other pins")
+        if line not in result.confirmed:
+            result.confirmed.append(line)
+        return (move.dist, version, problems[0].describe()) if problems else None
+
+    def _check(self, resolution: Mapping[str, Version]) -> List[Violation]:
+        pins = [Pin(n, n, SpecifierSet("==%s" % v)) for n, v in resolution.items()]
+        return check(self.kb, pins, self.anchors, python=self.python, gpu=self.gpu).violations
+
+    def _changed(self, resolution: Mapping[str, Version]) -> Set[str]:
+        return {n for n in resolution if resolution[n] != self.installed[n]}
+
+    # -- after the crash: the other findings --------------------------------------------------------------------
+
+    def _clear_others(self, plan: Plan, resolution: Dict[str, Version], implicated: Set[str],
+                      result: FixResult) -> Dict[str, Version]:
+        """Clear, one by one, violations the repaired pins still have, keeping the repair; report the rest."""
+        for violation in [v for v in self._check(resolution) if v.rule not in STRUCTURAL]:
+            if violation.rule not in {r.id for r in self.kb.rules}:
+                continue
+            keep = {n: SpecifierSet("==%s" % v) for n, v in resolution.items() if v != self.installed[n]}
+            specs = dict(plan.specs, **{n: intersect([keep[n], plan.specs[n]]) if n in plan.specs else keep[n]
+                                        for n in keep})
+            cleanup = Plan("%s, then clearing [%s]" % (plan.name, violation.rule), specs, plan.move, plan.rules)
+            wider = implicated | _fix_names(violation) | set(keep)
+            cleared, error = self._try(cleanup, wider, self._rules(also=[violation.rule]), result)
+            if cleared is not None and _key(violation) not in {_key(v) for v in self._check(cleared)}:
+                for name in cleared:
+                    if cleared[name] != resolution.get(name):
+                        self.cleanup_reasons.setdefault(name, []).append("clears [%s]" % violation.rule)
+                resolution = cleared
+            else:
+                result.considered.append("clearing [%s] too: %s" % (violation.rule, error or "it stays"))
+        result.remaining = [v for v in self._check(resolution)]
+        return resolution
+
+    def _fill(self, result: FixResult, plan: Plan, resolution: Mapping[str, Version]) -> None:
+        reasons: Dict[str, List[str]] = {}
+        for diagnosis in self.diagnoses:
+            for name in set(diagnosis.implicated) | set(diagnosis.rule.require):
+                reasons.setdefault(name, []).append(diagnosis.rule.id)
+        if plan.move is not None:
+            reasons.setdefault(plan.move.dist, []).insert(0, "evidence")
+        for name, cleared in self.cleanup_reasons.items():
+            reasons.setdefault(name, []).extend(cleared)
+        result.plan = plan.name
+        result.pins = []
+        for pin in self.env:
+            after = resolution.get(pin.name, pin.version)
+            result.pins.append((pin.display, str(after)))
+            if after != pin.version:
+                result.changes.append(PinChange(pin.name, pin.display, str(pin.version), str(after),
+                                                reasons.get(pin.name) or ["needed by the change (%s)" % plan.name]))
+        torch = resolution.get("torch")
+        if torch is not None and torch.local:
+            try:
+                result.index_hint = self.kb.index_for(self.kb.release(torch), torch.local)
+            except PinguardError:
+                pass
+
+
+def _key(violation: Violation) -> Tuple[str, str]:
+    return violation.rule, ",".join(sorted(violation.packages))
+
+
+def _fix_names(violation: Violation) -> Set[str]:
+    names = set()
+    for line in violation.fix:
+        try:
+            names.add(normalize(Requirement(line).name))
+        except Exception:  # noqa: BLE001 - a fix text that is not a requirement names no package
+            continue
+    return names

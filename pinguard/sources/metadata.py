@@ -15,6 +15,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.version import Version
 
 from pinguard.errors import NetworkError, PinguardError, UnknownPackage
+from pinguard.package_data import PackageData
 from pinguard.sources.index import FileInfo, IndexClient
 
 _MANYLINUX = ["manylinux_2_%d_x86_64" % minor for minor in range(35, 4, -1)] + [
@@ -41,7 +42,7 @@ def target_environment(python: Version) -> Dict[str, str]:
     return environment
 
 
-class IndexPackageData:
+class IndexPackageData(PackageData):
     """What the resolver needs about real packages, for one target Python on Linux x86_64."""
 
     def __init__(self, client: IndexClient, python: Version) -> None:
@@ -67,7 +68,7 @@ class IndexPackageData:
     def _by_version(self, name: str) -> Dict[Version, List[FileInfo]]:
         if name not in self._files:
             grouped: Dict[Version, List[FileInfo]] = {}
-            for info in self.client.project(name):
+            for info in _one_per_filename(self.client.project(name)):
                 grouped.setdefault(info.version, []).append(info)
             with self._lock:
                 self._files[name] = grouped
@@ -95,6 +96,15 @@ class IndexPackageData:
             if self._usable(files, allow_yanked=(version == keep)):
                 available.append(version)
         return sorted(available)
+
+    def ranked_files(self, name: str, version: Version) -> List[FileInfo]:
+        """The files of one release, best for the target first (a fitting wheel, then the sdist)."""
+        return self._usable(self._by_version(name).get(version, []), allow_yanked=True)
+
+    def binary_versions(self, name: str) -> Optional[List[Version]]:
+        """Versions with a wheel for the target (sdist-only releases would have to be built)."""
+        return sorted(v for v, files in self._by_version(name).items()
+                      if any(f.is_wheel for f in self._usable(files, allow_yanked=False)))
 
     def exists(self, name: str) -> bool:
         try:
@@ -134,7 +144,7 @@ class IndexPackageData:
         """Fetch the metadata of many (name, version) pairs in parallel (errors surface later, one by one)."""
         pins = list(pins)
         names = sorted({name for name, _ in pins})
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(self._page_quietly, names))
         wanted = []
         for name, version in pins:
@@ -149,6 +159,21 @@ class IndexPackageData:
                 self.client.metadata_many(wanted)
             except PinguardError:
                 pass
+
+
+def _one_per_filename(files: Sequence[FileInfo]) -> List[FileInfo]:
+    """The same file listed by several sources counts once, with what the best-informed source says of it: a
+    mirror's page without data-requires-python must not make a Python 3.10-only wheel look installable on 3.7."""
+    best: Dict[str, FileInfo] = {}
+    for info in files:
+        known = best.get(info.filename)
+        if known is None or _informed(info) > _informed(known):
+            best[info.filename] = info
+    return list(best.values())
+
+
+def _informed(info: FileInfo) -> Tuple[bool, bool, bool]:
+    return info.requires_python is not None, bool(info.hashes), bool(info.core_metadata)
 
 
 def _python_ok(requires_python: str, python: Version) -> bool:

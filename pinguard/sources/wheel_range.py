@@ -304,3 +304,95 @@ def _decompress(data: bytes, entry: _Entry) -> bytes:
     if len(out) != entry.size or (zlib.crc32(out) & 0xFFFFFFFF) != entry.crc:
         raise BadWheel("METADATA fails its CRC check (damaged download)")
     return out
+
+
+# -- any member: the whole central directory, then members read in as few range requests as possible -----------
+
+#: A source file larger than this is not read (a generated module of several MB says nothing a repair needs).
+MAX_MEMBER_SIZE = 8 * 1024 * 1024
+#: Members whose bytes lie within this span of each other are fetched with one range request.
+MAX_SPAN = 1024 * 1024
+
+
+class ZipMember:
+    """Where one member's bytes are: enough to read it later without the central directory."""
+
+    __slots__ = ("name", "header_offset", "bound", "compressed_size", "size", "method", "crc", "flags")
+
+    def __init__(self, name: str, header_offset: int, bound: int, compressed_size: int, size: int, method: int,
+                 crc: int, flags: int) -> None:
+        self.name = name
+        self.header_offset = header_offset
+        self.bound = bound
+        self.compressed_size = compressed_size
+        self.size = size
+        self.method = method
+        self.crc = crc
+        self.flags = flags
+
+    def as_list(self) -> list:
+        return [self.name, self.header_offset, self.bound, self.compressed_size, self.size, self.method, self.crc,
+                self.flags]
+
+    @classmethod
+    def from_list(cls, row: list) -> "ZipMember":
+        name, header_offset, bound, compressed_size, size, method, crc, flags = row
+        return cls(str(name), int(header_offset), int(bound), int(compressed_size), int(size), int(method), int(crc),
+                   int(flags))
+
+
+def read_directory(source, tail_size: int = TAIL_SIZE) -> List[ZipMember]:
+    """Every member of the zip behind `source`, with the offset its bytes cannot extend past."""
+    window = _Window(source, tail_size)
+    try:
+        cd_offset, cd_size = _find_central_directory(window)
+        entries = _whole_directory(window.read(cd_offset, cd_size))
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise BadWheel("damaged zip structure ({})".format(exc)) from None
+    offsets = sorted({e.header_offset for e in entries} | {cd_offset})
+    following = {offset: offsets[i + 1] for i, offset in enumerate(offsets[:-1])}
+    return [ZipMember(e.name, e.header_offset, following.get(e.header_offset, cd_offset), e.compressed_size, e.size,
+                      e.method, e.crc, e.flags) for e in entries]
+
+
+def read_members(source, members: List[ZipMember], max_span: int = MAX_SPAN) -> dict:
+    """name -> inflated bytes of each member, neighbours fetched together (one request per span)."""
+    wanted = sorted((m for m in members if m.size <= MAX_MEMBER_SIZE and not m.flags & 0x1),
+                    key=lambda m: m.header_offset)
+    found = {}
+    group: List[ZipMember] = []
+    for member in wanted + [None]:  # type: ignore[list-item]
+        if member is not None and (not group or member.bound - group[0].header_offset <= max_span):
+            group.append(member)
+            continue
+        if group:
+            start = group[0].header_offset
+            data = source.read(start, group[-1].bound - start)
+            for item in group:
+                found[item.name] = _inflate_local(data, item.header_offset - start, item)
+        group = [member] if member is not None else []
+    return found
+
+
+def _inflate_local(data: bytes, at: int, member: ZipMember) -> bytes:
+    try:
+        fields = _LOCAL.unpack_from(data, at)
+    except struct.error:
+        raise BadWheel("short read for " + member.name) from None
+    if fields[0] != _LOCAL_SIG:
+        raise BadWheel("bad local header for " + member.name)
+    start = at + _LOCAL.size + fields[9] + fields[10]
+    raw = data[start:start + member.compressed_size]
+    if member.method == 0:
+        out = raw
+    elif member.method == 8:
+        try:
+            inflater = zlib.decompressobj(-15)
+            out = inflater.decompress(raw, MAX_MEMBER_SIZE + 1) + inflater.flush()
+        except zlib.error as exc:
+            raise BadWheel("{} does not inflate ({})".format(member.name, exc)) from None
+    else:
+        raise BadWheel("{} uses unsupported compression method {}".format(member.name, member.method))
+    if len(out) != member.size or (zlib.crc32(out) & 0xFFFFFFFF) != member.crc:
+        raise BadWheel("{} fails its CRC check (damaged download)".format(member.name))
+    return out
