@@ -4,7 +4,6 @@ fixes, the import check, monotone bisection, and `fix` repairing crashes no rule
 from typing import Dict, List
 
 import pytest
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -12,12 +11,13 @@ from pinguard import kb as kb_module
 from pinguard.api_types import ApiView, ModuleLookup
 from pinguard.engines import windows
 from pinguard.engines.evidence import gather
-from pinguard.engines.fix import PackageData, fix
+from pinguard.engines.fix import fix
 from pinguard.model import Anchor
 from pinguard.sources.api_facts import module_facts
 from pinguard.sources.failures import classify, primary
 from pinguard.sources.pins import parse_pins
 from pinguard.sources.tracebacks import parse_crash
+from tests.test_fix import MemoryData
 
 SITE = "/env/lib/python3.7/site-packages"
 
@@ -45,21 +45,6 @@ class MemoryApi(ApiView):
     def top_level(self, dist, version):
         files = self.releases.get(dist, {}).get(str(version), {})
         return sorted({p.split("/")[0].split(".")[0] for p in files})
-
-
-class MemoryData(PackageData):
-    def __init__(self, table):
-        self.table = {n: {Version(v): [Requirement(r) for r in reqs] for v, reqs in versions.items()}
-                      for n, versions in table.items()}
-
-    def versions(self, name, keep=None):
-        return sorted(self.table[name])
-
-    def requires(self, name, version):
-        return self.table.get(name, {}).get(Version(version.base_version), [])
-
-    def exists(self, name):
-        return name in self.table
 
 
 def crash(site_path, line, code, message, project_first=True):

@@ -22,7 +22,7 @@ from typing import Callable, List, Mapping, Optional, Sequence, Set, Tuple
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from pinguard.api_types import ModuleFacts, Statement
+from pinguard.api_types import ModuleFacts, ModuleLookup, Statement
 from pinguard.crash import Failure, Frame
 from pinguard.engines import version_expr
 from pinguard.engines.api_queries import (ApiView, binds_name, class_has, distribution_of, find_class,
@@ -154,23 +154,32 @@ def _binds(context: Context, dist: str, version: Version, module: str, name: str
     return False, "%s does not bind %s" % (where, name) if where.endswith(".py") else where
 
 
+def _caller_code(context: Context, dist: str, version: Version, module: str,
+                 judge: Callable[[ModuleLookup], Result]) -> Result:
+    """A caller test on one module of one release: a release without the module no longer needs anything from
+    it; an unreadable one cannot tell; otherwise `judge` reads its facts."""
+    lookup = context.api.module(dist, version, module)
+    if lookup.status == "absent":
+        return True, "has no module %s" % module
+    if lookup.facts is None:
+        return None, lookup.why or "cannot read %s" % module
+    return judge(lookup)
+
+
 def _no_longer_imports(context: Context, dist: str, version: Version, caller_module: str, module: str, name: str,
                        chains: Set[str]) -> Result:
-    lookup = context.api.module(dist, version, caller_module)
-    if lookup.status == "absent":
-        return True, "has no module %s" % caller_module
-    facts = lookup.facts
-    if facts is None:
-        return None, lookup.why or "cannot read %s" % caller_module
-    for fact in facts.imports:
-        if fact.guarded:
-            continue
-        if (fact.module == module and name in fact.names) or fact.module == "%s.%s" % (module, name):
-            return False, "%s line %d still imports %s from %s" % (lookup.path, fact.line, name, module)
-    used = sorted(c for c in chains if facts.uses_attribute(c))
-    if used:
-        return False, "%s still uses %s" % (lookup.path, used[0])
-    return True, "%s no longer imports %s from %s" % (lookup.path, name, module)
+    def judge(lookup: ModuleLookup) -> Result:
+        assert lookup.facts is not None
+        for fact in lookup.facts.imports:
+            if fact.guarded:
+                continue
+            if (fact.module == module and name in fact.names) or fact.module == "%s.%s" % (module, name):
+                return False, "%s line %d still imports %s from %s" % (lookup.path, fact.line, name, module)
+        used = sorted(c for c in chains if lookup.facts.uses_attribute(c))
+        if used:
+            return False, "%s still uses %s" % (lookup.path, used[0])
+        return True, "%s no longer imports %s from %s" % (lookup.path, name, module)
+    return _caller_code(context, dist, version, caller_module, judge)
 
 
 def _missing_attribute(failure: Failure, context: Context) -> List[Hypothesis]:
@@ -215,15 +224,13 @@ def _class_attribute(context: Context, dist: str, version: Version, module: str,
 
 
 def _no_longer_uses(context: Context, dist: str, version: Version, module: str, chains: Set[str]) -> Result:
-    lookup = context.api.module(dist, version, module)
-    if lookup.status == "absent":
-        return True, "has no module %s" % module
-    if lookup.facts is None:
-        return None, lookup.why or "cannot read %s" % module
-    used = sorted(c for c in chains if lookup.facts.uses_attribute(c))
-    if used:
-        return False, "%s still uses %s" % (lookup.path, used[0])
-    return True, "%s no longer uses %s" % (lookup.path, " / ".join(sorted(chains)))
+    def judge(lookup: ModuleLookup) -> Result:
+        assert lookup.facts is not None
+        used = sorted(c for c in chains if lookup.facts.uses_attribute(c))
+        if used:
+            return False, "%s still uses %s" % (lookup.path, used[0])
+        return True, "%s no longer uses %s" % (lookup.path, " / ".join(sorted(chains)))
+    return _caller_code(context, dist, version, module, judge)
 
 
 # -- missing modules --------------------------------------------------------------------------------------------
@@ -262,16 +269,15 @@ def _has_module(context: Context, dist: str, version: Version, module: str, depr
 
 def _no_longer_imports_module(context: Context, dist: str, version: Version, caller_module: str,
                               module: str) -> Result:
-    lookup = context.api.module(dist, version, caller_module)
-    if lookup.status == "absent":
-        return True, "has no module %s" % caller_module
-    if lookup.facts is None:
-        return None, lookup.why or "cannot read %s" % caller_module
     parent, _, last = module.rpartition(".")
-    for fact in lookup.facts.imports:
-        if not fact.guarded and (fact.module == module or (fact.module == parent and last in fact.names)):
-            return False, "%s line %d still imports %s" % (lookup.path, fact.line, module)
-    return True, "%s no longer imports %s" % (lookup.path, module)
+
+    def judge(lookup: ModuleLookup) -> Result:
+        assert lookup.facts is not None
+        for fact in lookup.facts.imports:
+            if not fact.guarded and (fact.module == module or (fact.module == parent and last in fact.names)):
+                return False, "%s line %d still imports %s" % (lookup.path, fact.line, module)
+        return True, "%s no longer imports %s" % (lookup.path, module)
+    return _caller_code(context, dist, version, caller_module, judge)
 
 
 # -- call shapes ------------------------------------------------------------------------------------------------
@@ -331,14 +337,12 @@ def _accepts(context: Context, dist: str, version: Version, module: str, functio
 
 def _no_longer_passes(context: Context, dist: str, version: Version, module: str, function: str,
                       keyword: str) -> Result:
-    lookup = context.api.module(dist, version, module)
-    if lookup.status == "absent":
-        return True, "has no module %s" % module
-    if lookup.facts is None:
-        return None, lookup.why or "cannot read %s" % module
-    if keyword in lookup.facts.call_keywords.get(function, frozenset()):
-        return False, "%s still calls %s(%s=...)" % (lookup.path, function, keyword)
-    return True, "%s no longer calls %s(%s=...)" % (lookup.path, function, keyword)
+    def judge(lookup: ModuleLookup) -> Result:
+        assert lookup.facts is not None
+        if keyword in lookup.facts.call_keywords.get(function, frozenset()):
+            return False, "%s still calls %s(%s=...)" % (lookup.path, function, keyword)
+        return True, "%s no longer calls %s(%s=...)" % (lookup.path, function, keyword)
+    return _caller_code(context, dist, version, module, judge)
 
 
 # -- raised errors and version checks ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.version import InvalidVersion, Version
 
+from pinguard.pyast import dotted
+
 _UNKNOWN = object()
 MAX_DEPTH = 8
 MAX_LENGTH = 10000
@@ -65,19 +67,10 @@ def branch_taken(conditions: Sequence[Tuple[ast.AST, bool]], versions: Mapping[s
 
 def _version_module(node: ast.AST) -> str:
     if isinstance(node, ast.Attribute) and node.attr == "__version__":
-        base = _dotted(node.value)
+        base = dotted(node.value)
         if base.endswith(".version"):
             base = base[:-len(".version")]
         return base
-    return ""
-
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return base + "." + node.attr if base else ""
     return ""
 
 
@@ -205,7 +198,7 @@ class _Evaluator:
     def _Call(self, node: ast.Call, depth: int) -> Any:
         if node.keywords:
             return _UNKNOWN
-        if _dotted(node.func) == "map" and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and \
+        if dotted(node.func) == "map" and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and \
                 node.args[0].id in ("int", "str", "float"):
             items = self.value(node.args[1], depth)
             if not isinstance(items, (list, tuple)):
@@ -222,7 +215,7 @@ class _Evaluator:
                     return getattr(receiver, func.attr)(*args)
                 except (TypeError, ValueError):
                     return _UNKNOWN
-        name = _dotted(func).rsplit(".", 1)[-1]
+        name = dotted(func).rsplit(".", 1)[-1]
         if name in _VERSION_FUNCTIONS and len(args) == 1 and isinstance(args[0], str):
             try:
                 return Version(args[0])

@@ -104,13 +104,7 @@ def _one_side(side: List[Version], direction: str, prober: _Prober) -> Optional[
 
 def _first_true(side: List[Version], low: int, high: int, prober: _Prober) -> int:
     """Smallest index in (low, high] where the fact holds, given it fails at low (or low = -1) and holds at high."""
-    while high - low > 1:
-        middle = (low + high) // 2
-        if prober.holds(side[middle]):
-            high = middle
-        else:
-            low = middle
-    return high
+    return _boundary(side, low, high, prober, holds_low=False)
 
 
 def _last_true(side: List[Version], first: int, prober: _Prober, samples: List[int]) -> int:
@@ -118,11 +112,16 @@ def _last_true(side: List[Version], first: int, prober: _Prober, samples: List[i
     failing = [i for i in samples if i > first and not prober.holds(side[i])]
     if not failing:
         return len(side) - 1
-    low, high = first, failing[0]
+    return _boundary(side, first, failing[0], prober, holds_low=True)
+
+
+def _boundary(side: List[Version], low: int, high: int, prober: _Prober, holds_low: bool) -> int:
+    """Halve (low, high) until they are neighbours; the fact's value at low is `holds_low`, at high the other.
+    Returns the index on the side where the fact holds."""
     while high - low > 1:
         middle = (low + high) // 2
-        if prober.holds(side[middle]):
+        if prober.holds(side[middle]) == holds_low:
             low = middle
         else:
             high = middle
-    return low
+    return low if holds_low else high

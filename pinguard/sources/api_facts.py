@@ -16,10 +16,10 @@ interpreter) give `None`: unknown, never "absent".
 from __future__ import annotations
 
 import ast
-import sys
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from pinguard.api_types import ClassFacts, ImportFact, ModuleDetails, ModuleFacts, Signature, Statement
+from pinguard.pyast import dotted, string_value
 
 
 def parse_source(source: str, filename: str = "<release file>") -> Optional[ast.Module]:
@@ -203,9 +203,9 @@ def _warns_deprecated(value: ast.AST) -> bool:
     a helper whose name says so (`_raise_dep_warning_if_not_pytest(...)`, `deprecated_module(...)`)."""
     if not isinstance(value, ast.Call):
         return False
-    name = _dotted(value.func).rsplit(".", 1)[-1].lower()
+    name = dotted(value.func).rsplit(".", 1)[-1].lower()
     if name == "warn":
-        return any(_dotted(a).rsplit(".", 1)[-1] in _DEPRECATION_CATEGORIES for a in list(value.args[1:]) +
+        return any(dotted(a).rsplit(".", 1)[-1] in _DEPRECATION_CATEGORIES for a in list(value.args[1:]) +
                    [k.value for k in value.keywords if k.arg == "category"])
     return "deprecat" in name or "dep_warning" in name
 
@@ -214,19 +214,19 @@ def _is_globals_or_modules(node: ast.AST) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("globals", "vars",
                                                                                              "locals"):
         return True
-    text = _dotted(node)
-    return text in ("sys.modules",) or (isinstance(node, ast.Subscript) and _dotted(node.value) == "sys.modules")
+    text = dotted(node)
+    return text in ("sys.modules",) or (isinstance(node, ast.Subscript) and dotted(node.value) == "sys.modules")
 
 
 def _is_type_checking(test: ast.AST) -> bool:
-    return _dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+    return dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def _catches_import_errors(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
     kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(_dotted(k).rsplit(".", 1)[-1] in _GUARD_EXCEPTIONS for k in kinds)
+    return any(dotted(k).rsplit(".", 1)[-1] in _GUARD_EXCEPTIONS for k in kinds)
 
 
 def _target_names(target: ast.AST) -> Set[str]:
@@ -242,15 +242,6 @@ def _target_names(target: ast.AST) -> Set[str]:
     return set()
 
 
-def _dotted(node: Optional[ast.AST]) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return base + "." + node.attr if base else ""
-    return ""
-
-
 def _literal_strings(node: Optional[ast.AST]) -> Optional[Tuple[str, ...]]:
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [string_value(e) for e in node.elts]
@@ -260,15 +251,6 @@ def _literal_strings(node: Optional[ast.AST]) -> Optional[Tuple[str, ...]]:
         left, right = _literal_strings(node.left), _literal_strings(node.right)
         if left is not None and right is not None:
             return left + right
-    return None
-
-
-def string_value(node: ast.AST) -> Optional[str]:
-    """The value of a string constant (ast.Str before 3.8, ast.Constant after)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if sys.version_info < (3, 8) and isinstance(node, ast.Str):  # pragma: no cover - old interpreters
-        return node.s
     return None
 
 
@@ -289,7 +271,7 @@ def class_facts(node: ast.ClassDef) -> ClassFacts:
     setters: Set[str] = set()
     for item in _flatten(node.body):
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            decorators = [_dotted(d) for d in item.decorator_list]
+            decorators = [dotted(d) for d in item.decorator_list]
             if any(d == "property" or d.endswith(".getter") for d in decorators):
                 properties.add(item.name)
             if any(d.endswith(".setter") for d in decorators):
@@ -306,7 +288,7 @@ def class_facts(node: ast.ClassDef) -> ClassFacts:
                     properties.add(target.id)
                     if _property_has_setter(item.value):  # type: ignore[attr-defined]
                         setters.add(target.id)
-    return ClassFacts(name=node.name, bases=tuple(_dotted(b) for b in node.bases), attributes=frozenset(attributes),
+    return ClassFacts(name=node.name, bases=tuple(dotted(b) for b in node.bases), attributes=frozenset(attributes),
                       methods=methods, setters=frozenset(setters), properties=frozenset(properties),
                       dynamic=bool({"__getattr__", "__getattribute__"} & attributes))
 
@@ -327,7 +309,7 @@ def _flatten(body: Sequence[ast.stmt]) -> List[ast.stmt]:
 
 
 def _is_property_call(value: Optional[ast.AST]) -> bool:
-    return isinstance(value, ast.Call) and _dotted(value.func) == "property"
+    return isinstance(value, ast.Call) and dotted(value.func) == "property"
 
 
 def _property_has_setter(call: ast.Call) -> bool:
@@ -365,13 +347,13 @@ def _usage(tree: ast.Module) -> Tuple[Set[str], Dict[str, Set[str]]]:
     keywords: Dict[str, Set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
-            chain = _dotted(node)
+            chain = dotted(node)
             if chain:
                 parts = chain.split(".")
                 uses.add(".".join(parts[-3:]))
                 uses.add(".".join(parts[-2:]))
         elif isinstance(node, ast.Call):
-            name = _dotted(node.func).rsplit(".", 1)[-1]
+            name = dotted(node.func).rsplit(".", 1)[-1]
             if name:
                 keywords.setdefault(name, set()).update(k.arg for k in node.keywords if k.arg)
     return uses, keywords

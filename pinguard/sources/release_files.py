@@ -407,7 +407,7 @@ def _sdist_sources(data: bytes, filename: str) -> Tuple[Dict[str, str], List[Zip
         path = "/".join(parts)
         if not path:
             continue
-        members.append(ZipMember(path, 0, 0, len(raw), len(raw), 0, 0, 0))
+        members.append(ZipMember(path, 0, 0, 0, len(raw), len(raw), 0))
         if name.endswith(".py"):
             texts[path] = _decode(raw)
     return texts, members

@@ -64,13 +64,13 @@ class BytesSource:
         return self.data[offset:offset + length]
 
 
-class _Entry:
-    """One central-directory record (only the fields needed here)."""
+class ZipMember:
+    """One central-directory record (only the fields needed here), and the offset its bytes cannot pass."""
 
-    __slots__ = ("name", "flags", "method", "crc", "compressed_size", "size", "header_offset", "extra_len")
+    __slots__ = ("name", "flags", "method", "crc", "compressed_size", "size", "header_offset", "extra_len", "bound")
 
     def __init__(self, name: str, flags: int, method: int, crc: int, compressed_size: int, size: int,
-                 header_offset: int, extra_len: int) -> None:
+                 header_offset: int, extra_len: int = 0, bound: int = 0) -> None:
         self.name = name
         self.flags = flags
         self.method = method
@@ -79,6 +79,17 @@ class _Entry:
         self.size = size
         self.header_offset = header_offset
         self.extra_len = extra_len
+        self.bound = bound
+
+    def as_list(self) -> list:
+        return [self.name, self.header_offset, self.bound, self.compressed_size, self.size, self.method, self.crc,
+                self.flags]
+
+    @classmethod
+    def from_list(cls, row: list) -> "ZipMember":
+        name, header_offset, bound, compressed_size, size, method, crc, flags = row
+        return cls(str(name), int(flags), int(method), int(crc), int(compressed_size), int(size), int(header_offset),
+                   bound=int(bound))
 
 
 class _Window:
@@ -152,7 +163,7 @@ def _find_eocd(tail: bytes) -> int:
 
 
 def _central_directory_entries(window: _Window, cd_offset: int, cd_size: int,
-                               project: Optional[str]) -> List[_Entry]:
+                               project: Optional[str]) -> List[ZipMember]:
     """The central directory's entries, reading as little of it as needed to reach the METADATA entry.
 
     Wheels put ``.dist-info`` either last (``bdist_wheel``) or first (torch): so try the end of the central
@@ -178,14 +189,14 @@ def _central_directory_entries(window: _Window, cd_offset: int, cd_size: int,
     return _whole_directory(head + middle + tail_part)
 
 
-def _whole_directory(data: bytes) -> List[_Entry]:
+def _whole_directory(data: bytes) -> List[ZipMember]:
     entries, end = _parse_records(data, 0)
     if end != len(data):
         raise BadWheel("damaged central directory")
     return entries
 
 
-def _scan_partial(data: bytes) -> Optional[List[_Entry]]:
+def _scan_partial(data: bytes) -> Optional[List[ZipMember]]:
     """Entries of a central directory whose beginning is cut off.
 
     Finds the first ``PK\\x01\\x02`` from which the records chain without a gap to the end of ``data``.
@@ -199,7 +210,7 @@ def _scan_partial(data: bytes) -> Optional[List[_Entry]]:
     return None
 
 
-def _parse_records(data: bytes, pos: int) -> Tuple[List[_Entry], int]:
+def _parse_records(data: bytes, pos: int) -> Tuple[List[ZipMember], int]:
     """Parse consecutive central-directory records from ``pos``.
 
     Stops at the end of ``data`` or at the first record that is cut off or lacks its signature; returns the
@@ -220,7 +231,7 @@ def _parse_records(data: bytes, pos: int) -> Tuple[List[_Entry], int]:
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
         extra = data[name_start + name_len:name_start + name_len + extra_len]
         usize, csize, offset = _apply_zip64_extra(extra, usize, csize, offset)
-        entries.append(_Entry(name, flags, method, crc, csize, usize, offset, extra_len))
+        entries.append(ZipMember(name, flags, method, crc, csize, usize, offset, extra_len))
         pos = end
     return entries, pos
 
@@ -246,7 +257,7 @@ def _apply_zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> Tup
     return usize, csize, offset
 
 
-def _metadata_candidates(entries: List[_Entry], project: Optional[str]) -> List[_Entry]:
+def _metadata_candidates(entries: List[ZipMember], project: Optional[str]) -> List[ZipMember]:
     found = [e for e in entries if _METADATA_PATH.match(e.name)]
     if len(found) > 1 and project:
         wanted = canonicalize_name(project)
@@ -259,7 +270,7 @@ def _dist_info_project(path: str) -> str:
     return canonicalize_name(directory.rpartition("-")[0] or directory)
 
 
-def _pick_metadata(entries: List[_Entry], project: Optional[str]) -> _Entry:
+def _pick_metadata(entries: List[ZipMember], project: Optional[str]) -> ZipMember:
     found = _metadata_candidates(entries, project)
     if not found:
         raise BadWheel("no .dist-info/METADATA in the wheel")
@@ -268,13 +279,13 @@ def _pick_metadata(entries: List[_Entry], project: Optional[str]) -> _Entry:
     return found[0]
 
 
-def _member_bound(entries: List[_Entry], entry: _Entry, cd_offset: int) -> int:
+def _member_bound(entries: List[ZipMember], entry: ZipMember, cd_offset: int) -> int:
     """Offset the member cannot extend past: the next member's header, or the central directory."""
     later = [e.header_offset for e in entries if e.header_offset > entry.header_offset]
     return min(later + [cd_offset])
 
 
-def _read_member(window: _Window, entry: _Entry, bound: int) -> bytes:
+def _read_member(window: _Window, entry: ZipMember, bound: int) -> bytes:
     """Inflate one member, reading its local header and compressed bytes (and not much more)."""
     if entry.compressed_size > MAX_METADATA_SIZE or entry.size > MAX_METADATA_SIZE:
         raise BadWheel("METADATA is implausibly large ({} bytes)".format(entry.size))
@@ -293,16 +304,20 @@ def _read_member(window: _Window, entry: _Entry, bound: int) -> bytes:
     return _decompress(chunk[data_start:data_end], entry)
 
 
-def _decompress(data: bytes, entry: _Entry) -> bytes:
+def _decompress(data: bytes, entry: ZipMember, limit: int = MAX_METADATA_SIZE) -> bytes:
+    """Inflate one member's bytes and check its size and CRC."""
     if entry.method == 0:
         out = data
     elif entry.method == 8:
-        inflater = zlib.decompressobj(-15)
-        out = inflater.decompress(data, MAX_METADATA_SIZE + 1) + inflater.flush()
+        try:
+            inflater = zlib.decompressobj(-15)
+            out = inflater.decompress(data, limit + 1) + inflater.flush()
+        except zlib.error as exc:
+            raise BadWheel("{} does not inflate ({})".format(entry.name, exc)) from None
     else:
-        raise BadWheel("METADATA uses unsupported compression method {}".format(entry.method))
+        raise BadWheel("{} uses unsupported compression method {}".format(entry.name, entry.method))
     if len(out) != entry.size or (zlib.crc32(out) & 0xFFFFFFFF) != entry.crc:
-        raise BadWheel("METADATA fails its CRC check (damaged download)")
+        raise BadWheel("{} fails its CRC check (damaged download)".format(entry.name))
     return out
 
 
@@ -312,33 +327,6 @@ def _decompress(data: bytes, entry: _Entry) -> bytes:
 MAX_MEMBER_SIZE = 8 * 1024 * 1024
 #: Members whose bytes lie within this span of each other are fetched with one range request.
 MAX_SPAN = 1024 * 1024
-
-
-class ZipMember:
-    """Where one member's bytes are: enough to read it later without the central directory."""
-
-    __slots__ = ("name", "header_offset", "bound", "compressed_size", "size", "method", "crc", "flags")
-
-    def __init__(self, name: str, header_offset: int, bound: int, compressed_size: int, size: int, method: int,
-                 crc: int, flags: int) -> None:
-        self.name = name
-        self.header_offset = header_offset
-        self.bound = bound
-        self.compressed_size = compressed_size
-        self.size = size
-        self.method = method
-        self.crc = crc
-        self.flags = flags
-
-    def as_list(self) -> list:
-        return [self.name, self.header_offset, self.bound, self.compressed_size, self.size, self.method, self.crc,
-                self.flags]
-
-    @classmethod
-    def from_list(cls, row: list) -> "ZipMember":
-        name, header_offset, bound, compressed_size, size, method, crc, flags = row
-        return cls(str(name), int(header_offset), int(bound), int(compressed_size), int(size), int(method), int(crc),
-                   int(flags))
 
 
 def read_directory(source, tail_size: int = TAIL_SIZE) -> List[ZipMember]:
@@ -351,8 +339,9 @@ def read_directory(source, tail_size: int = TAIL_SIZE) -> List[ZipMember]:
         raise BadWheel("damaged zip structure ({})".format(exc)) from None
     offsets = sorted({e.header_offset for e in entries} | {cd_offset})
     following = {offset: offsets[i + 1] for i, offset in enumerate(offsets[:-1])}
-    return [ZipMember(e.name, e.header_offset, following.get(e.header_offset, cd_offset), e.compressed_size, e.size,
-                      e.method, e.crc, e.flags) for e in entries]
+    for entry in entries:
+        entry.bound = following.get(entry.header_offset, cd_offset)
+    return entries
 
 
 def read_members(source, members: List[ZipMember], max_span: int = MAX_SPAN) -> dict:
@@ -382,17 +371,4 @@ def _inflate_local(data: bytes, at: int, member: ZipMember) -> bytes:
     if fields[0] != _LOCAL_SIG:
         raise BadWheel("bad local header for " + member.name)
     start = at + _LOCAL.size + fields[9] + fields[10]
-    raw = data[start:start + member.compressed_size]
-    if member.method == 0:
-        out = raw
-    elif member.method == 8:
-        try:
-            inflater = zlib.decompressobj(-15)
-            out = inflater.decompress(raw, MAX_MEMBER_SIZE + 1) + inflater.flush()
-        except zlib.error as exc:
-            raise BadWheel("{} does not inflate ({})".format(member.name, exc)) from None
-    else:
-        raise BadWheel("{} uses unsupported compression method {}".format(member.name, member.method))
-    if len(out) != member.size or (zlib.crc32(out) & 0xFFFFFFFF) != member.crc:
-        raise BadWheel("{} fails its CRC check (damaged download)".format(member.name))
-    return out
+    return _decompress(data[start:start + member.compressed_size], member, MAX_MEMBER_SIZE)
