@@ -14,6 +14,7 @@ minimality (packages changed outside `implicated`). The same code path as `pingu
 
 import argparse
 import json
+import re
 import os
 import shutil
 import statistics
@@ -114,14 +115,22 @@ def find_uv(workdir):
 
 
 def uv_resolves(uv, answer, python, workdir, index):
-    """Does `uv pip compile` resolve the answer with every dependency (labels stripped: no PyTorch index here)?"""
+    """(outcome, why) of `uv pip compile` on the answer with every dependency (labels stripped: no PyTorch index
+    here). outcome: "ok"; "conflict" (no solution); "unjudged" when uv cannot read a package's metadata at all (an
+    old sdist it cannot build with today's setuptools, metadata it rejects), which says nothing about the pins."""
     path = os.path.join(workdir, "answer-%d.txt" % index)
     with open(path, "w") as handle:
         handle.write("\n".join(line.split("+")[0] for line in answer) + "\n")
     args = [uv, "pip", "compile", "--python-version", LAST_PATCH.get(python, python), "--python-platform",
             "x86_64-unknown-linux-gnu", "--no-header", "-q", "--index-url", "https://pypi.org/simple", path]
     process = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
-    return process.returncode == 0, process.stderr.strip().splitlines()[-1:] if process.returncode else []
+    if process.returncode == 0:
+        return "ok", ""
+    first = process.stderr.strip().splitlines()[:1]
+    unreadable = re.search(r"Failed to build `([^`]+)`|Because (\S+) has invalid metadata", process.stderr)
+    if unreadable:
+        return "unjudged", "cannot read %s" % (unreadable.group(1) or unreadable.group(2))
+    return "conflict", " ".join(first)
 
 
 def bench_file(kb, path, args, uv, workdir):
@@ -130,7 +139,8 @@ def bench_file(kb, path, args, uv, workdir):
     warm_cache = args.cache_dir or os.path.join(workdir, "warm")
     for case in cases:  # fill the cache once
         run_case(kb, case, warm_cache)
-    rows, warm, resolved = [], [], 0
+    rows, warm, outcomes = [], [], {"ok": 0, "conflict": 0, "unjudged": 0}
+    unjudged = set()
     for index, case in enumerate(cases):
         answer, error, seconds, _, data = run_case(kb, case, warm_cache)
         warm.append(seconds)
@@ -138,11 +148,13 @@ def bench_file(kb, path, args, uv, workdir):
         rows.append(result)
         uv_note = ""
         if uv and answer:
-            ok, why = uv_resolves(uv, answer, case["python"], workdir, index)
-            resolved += ok
-            uv_note = "" if ok else " uv: %s" % " ".join(why)[:160]
-        if args.verbose or not result[0]:
-            changed = [line for line in (answer or []) if line not in case["env"]]
+            outcome, why = uv_resolves(uv, answer, case["python"], workdir, index)
+            outcomes[outcome] += 1
+            if outcome == "unjudged":
+                unjudged.add(why.split()[-1])
+            uv_note = "" if outcome == "ok" else " uv %s: %s" % (outcome, why[:160])
+        changed = [line for line in (answer or []) if line not in case["env"]]
+        if args.verbose or not result[0] or uv_note:
             print("%-62s %s %5.2fs outside=%d %s%s" % (case["id"][:62], "ok  " if result[0] else "FAIL", seconds,
                                                      result[4], error or " ".join(changed), uv_note))
     cold_cases = cases if args.cold == 0 else cases[:: max(1, len(cases) // args.cold)][: args.cold]
@@ -153,15 +165,17 @@ def bench_file(kb, path, args, uv, workdir):
         cold.append(seconds)
         fetched.append(size)
     n = len(cases)
-    answered = sum(1 for r in rows if r[2])
     pct = lambda k: 100.0 * sum(1 for r in rows if r[k]) / n  # noqa: E731
     print("")
     print("cases: %d (%s)" % (n, os.path.basename(path)))
     print("fixed: %.1f%%  anchor kept: %.1f%%  format kept: %.1f%%  installable: %.1f%%" % (
         pct(0), pct(1), pct(2), pct(3)))
     if uv:
-        print("uv pip compile resolves %d of %d answers (%.1f%%)" % (resolved, answered,
-                                                                   100.0 * resolved / max(1, answered)))
+        judged = outcomes["ok"] + outcomes["conflict"]
+        print("uv pip compile resolves %d of %d answers it can judge (%.1f%%), %d conflicts; %d not judged: uv cannot "
+              "read %s, kept from the input" % (outcomes["ok"], judged, 100.0 * outcomes["ok"] / max(1, judged),
+                                                  outcomes["conflict"], outcomes["unjudged"],
+                                                  ", ".join(sorted(unjudged)) or "nothing"))
     print("minimality: %d packages changed outside `implicated` in total (max %d in one case)" % (
         sum(r[4] for r in rows), max(r[4] for r in rows)))
     print("warm cache: median %.2f s, worst %.2f s per case" % (statistics.median(warm), max(warm)))
