@@ -19,7 +19,8 @@ from packaging.version import Version
 from pinguard.engines import version_expr
 from pinguard.engines.api_queries import ApiView, binds_name, module_exists
 
-MAX_MODULES = 1500
+MAX_MODULES = 300  # modules parsed (importing transformers 3.5.1 runs 229 of its own)
+MAX_LOOKUPS = 4000  # names tried as modules (`from a import b` may be a submodule b)
 MAX_FOREIGN = 2000
 BATCH = 64
 
@@ -65,7 +66,8 @@ def foreign_imports(api: ApiView, dist: str, version: Version, start: Sequence[s
     queue: List[str] = list(dict.fromkeys(start))
     seen: Set[str] = set()
     foreign: Imports = {}
-    while queue and len(seen) < MAX_MODULES:
+    parsed = 0
+    while queue and parsed < MAX_MODULES and len(seen) < MAX_LOOKUPS:
         batch = [m for m in dict.fromkeys(queue) if m not in seen][:BATCH]
         queue = [m for m in queue if m not in seen and m not in batch]
         if not batch:
@@ -76,6 +78,7 @@ def foreign_imports(api: ApiView, dist: str, version: Version, start: Sequence[s
             lookup = api.module(dist, version, module)
             if lookup.facts is None:
                 continue
+            parsed += 1
             for fact in lookup.facts.imports:
                 if fact.guarded:
                     continue

@@ -56,6 +56,11 @@ class Listing:
             self.members.setdefault(_import_path(member.name), member)
         self.directories = {path.rsplit("/", 1)[0] for path in self.members if "/" in path}
         self.directories |= {d.rsplit("/", i)[0] for d in list(self.directories) for i in range(1, d.count("/") + 1)}
+        self.binaries: Dict[str, str] = {}  # `a/b` -> `a/b.cpython-37m-x86_64-linux-gnu.so`
+        for path in self.members:
+            if path.endswith(_BINARY_SUFFIXES):
+                parent, _, name = path.rpartition("/")
+                self.binaries.setdefault((parent + "/" if parent else "") + name.split(".", 1)[0], path)
 
     def find(self, module: str) -> Tuple[str, str]:
         """(status, path) of `module` in this file: module, package, binary, namespace package or absent."""
@@ -64,11 +69,8 @@ class Listing:
             return "package", base + "/__init__.py"
         if base + ".py" in self.members:
             return "module", base + ".py"
-        parent, _, stem = base.rpartition("/")
-        for path in self.members:
-            if path.endswith(_BINARY_SUFFIXES) and path.rpartition("/")[0] == parent and \
-                    path.rpartition("/")[2].split(".", 1)[0] == stem:
-                return "binary", path
+        if base in self.binaries:
+            return "binary", self.binaries[base]
         if base in self.directories:
             return "package", ""  # a namespace package: exists, binds only its submodules
         return "absent", ""
