@@ -6,7 +6,8 @@ Each entry names one kind of claim (schema in pinguard/knowledge/README.md, "evi
   of `checked` that `expect` (default: the rule's `require` for `checked`) admits;
 - `name`, `module`, `text`, `param`, `setter`: something present or absent in one file (or module) of `dist`,
   with boundary versions (`present_from`, `present_until`, `absent_from`): the release at the boundary and its
-  neighbour are read, one member each, not every release;
+  neighbour are read, one member each, not every release; or with lists of releases read as they are
+  (`present_in`, `absent_in`: the newest release of a project that still has it, say);
 - `requires-dist`: `version`'s Requires-Dist holds `requirement` (or, with `absent = true`, names no such
   package);
 - `wheel-tags`: the CPython versions `version` has Linux x86_64 wheels for are exactly `pythons`;
@@ -29,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from pinguard.errors import KnowledgeError
 
 BOUNDARIES = ("present_from", "present_until", "absent_from")
+AT_VERSIONS = ("present_in", "absent_in")  # releases read as they are, without their neighbours
 WITHIN = ("source", "raise", "import")
 FILE_KINDS = ("name", "module", "text", "param", "setter")
 KINDS = ("assert-bounds",) + FILE_KINDS + ("requires-dist", "wheel-tags", "human")
@@ -36,11 +38,11 @@ KINDS = ("assert-bounds",) + FILE_KINDS + ("requires-dist", "wheel-tags", "human
 _COMMON = ("kind", "dist")
 _KEYS: Dict[str, Tuple[str, ...]] = {
     "assert-bounds": ("path", "versions", "checked", "module", "expect"),
-    "name": ("path", "name") + BOUNDARIES,
-    "module": ("module",) + BOUNDARIES,
-    "text": ("path", "text", "in") + BOUNDARIES,
-    "param": ("path", "function", "name", "positional") + BOUNDARIES,
-    "setter": ("path", "name") + BOUNDARIES,
+    "name": ("path", "name") + BOUNDARIES + AT_VERSIONS,
+    "module": ("module",) + BOUNDARIES + AT_VERSIONS,
+    "text": ("path", "text", "in") + BOUNDARIES + AT_VERSIONS,
+    "param": ("path", "function", "name", "positional") + BOUNDARIES + AT_VERSIONS,
+    "setter": ("path", "name") + BOUNDARIES + AT_VERSIONS,
     "requires-dist": ("version", "requirement", "absent"),
     "wheel-tags": ("version", "pythons"),
     "human": ("why",),
@@ -72,6 +74,7 @@ class Evidence:
     within: str = "source"  # `text`: where to look: the file's source, raise/assert messages, import statements
     positional: bool = False  # `param`: present only when it can be passed positionally
     boundaries: Tuple[Tuple[str, Version], ...] = ()  # (present_from | present_until | absent_from, version)
+    at_versions: Tuple[Tuple[Version, bool], ...] = ()  # present_in / absent_in: (release, present there?)
     version: Optional[Version] = None
     versions: Tuple[Version, ...] = ()
     checked: str = ""  # `assert-bounds`: the distribution whose version the assert reads (normalized)
@@ -105,8 +108,9 @@ class Evidence:
                    "text": "%r in %s" % (self.text, self.within),
                    "param": "%s(%s%s)" % (self.function, self.name, ", positional" if self.positional else ""),
                    "setter": "setter of %s" % self.name}[self.kind]
-        bounds = ", ".join("%s %s" % (k, v) for k, v in self.boundaries)
-        return "%s: %s; %s" % (where, subject, bounds)
+        bounds = ["%s %s" % (k, v) for k, v in self.boundaries]
+        bounds += ["%s %s" % ("present_in" if present else "absent_in", v) for v, present in self.at_versions]
+        return "%s: %s; %s" % (where, subject, ", ".join(bounds))
 
 
 def parse_evidence(value: Any, where: str, require: Mapping[str, SpecifierSet]) -> Tuple[Evidence, ...]:
@@ -149,8 +153,9 @@ def _entry(item: Any, where: str, require: Mapping[str, SpecifierSet]) -> Eviden
                 raise KnowledgeError("%s: %s must be true or false" % (where, key))
             fields[key] = item[key]
     fields.update(_versions(item, where))
-    if kind in FILE_KINDS and not fields.get("boundaries"):
-        raise KnowledgeError("%s: %s needs a boundary (%s)" % (where, kind, ", ".join(BOUNDARIES)))
+    if kind in FILE_KINDS and not fields.get("boundaries") and not fields.get("at_versions"):
+        raise KnowledgeError("%s: %s needs a boundary (%s) or a list of releases (%s)" % (
+            where, kind, ", ".join(BOUNDARIES), ", ".join(AT_VERSIONS)))
     if kind == "assert-bounds":
         fields.update(_assert_bounds(item, where, require))
     if kind == "requires-dist":
@@ -168,11 +173,18 @@ def _versions(item: Mapping[str, Any], where: str) -> Dict[str, Any]:
     if "version" in item:
         fields["version"] = _version(item["version"], where, "version")
     if "versions" in item:
-        values = item["versions"]
-        if not isinstance(values, list) or not values:
-            raise KnowledgeError("%s: versions must be a non-empty list of versions" % where)
-        fields["versions"] = tuple(_version(v, where, "versions") for v in values)
+        fields["versions"] = _version_list(item["versions"], where, "versions")
+    at = [(v, key == "present_in") for key in AT_VERSIONS if key in item
+          for v in _version_list(item[key], where, key)]
+    if at:
+        fields["at_versions"] = tuple(at)
     return fields
+
+
+def _version_list(values: Any, where: str, key: str) -> Tuple[Version, ...]:
+    if not isinstance(values, list) or not values:
+        raise KnowledgeError("%s: %s must be a non-empty list of versions" % (where, key))
+    return tuple(_version(v, where, key) for v in values)
 
 
 def _assert_bounds(item: Mapping[str, Any], where: str, require: Mapping[str, SpecifierSet]) -> Dict[str, Any]:

@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from pinguard.claims import Evidence
 from pinguard.engines import version_expr
-from pinguard.engines.api_queries import binds_name, find_function, module_exists
+from pinguard.engines.api_queries import binds_name, class_has, find_function
 from pinguard.engines.verify_family import BASE_PYTHONS, pythons_served
 from pinguard.model import Rule
 from pinguard.verify_types import (AGREED, DISAGREED, SOURCES, UNVERIFIABLE, Finding, LookupFailed,
@@ -79,6 +79,10 @@ def _readings(view: ReleaseView, evidence: Evidence) -> List[Tuple[Version, bool
         wanted.append((version, present))
         if other is not None:
             wanted.append((other, not present))
+    for version, present in evidence.at_versions:
+        if not _neighbour(view, evidence.dist, version, after=False)[0]:
+            raise _Disagreed("%s has no release %s on the index" % (evidence.dist, version))
+        wanted.append((version, present))
     return sorted(set(wanted), key=lambda pair: pair[0])
 
 
@@ -126,14 +130,26 @@ def _first_module(view: ReleaseView, evidence: Evidence, version: Version) -> st
 
 
 def _name(view: ReleaseView, evidence: Evidence, version: Version) -> Presence:
+    """A name the module binds, or with `Class.attribute` an attribute the class body defines."""
     module = _first_module(view, evidence, version)
-    found, where = binds_name(view.api, evidence.dist, version, module, evidence.name)
-    return found, where or module
+    owner, _, attribute = evidence.name.rpartition(".")
+    if not owner:
+        found, where = binds_name(view.api, evidence.dist, version, module, evidence.name)
+        return found, where or module
+    lookup = view.api.module(evidence.dist, version, module)
+    if lookup.facts is None:
+        return (False if lookup.status == "absent" else None), lookup.path or lookup.why or module
+    cls = lookup.facts.classes.get(owner)
+    if cls is None:
+        return None, "%s: no class %s" % (lookup.path, owner)
+    return class_has(cls, attribute), "%s class %s" % (lookup.path, owner)
 
 
 def _module(view: ReleaseView, evidence: Evidence, version: Version) -> Presence:
+    """Does the release's file have the module (a .py file, a package or a compiled extension)? The file listing
+    answers, as the import system would find it: a package's `__getattr__` does not make a module."""
     lookup = view.api.module(evidence.dist, version, evidence.module)
-    found = module_exists(view.api, evidence.dist, version, evidence.module)
+    found = lookup.exists
     return found, lookup.path or lookup.why or ("no %s" % evidence.module if found is False else evidence.module)
 
 
@@ -322,7 +338,10 @@ def _judge_requires(view: ReleaseView, evidence: Evidence) -> Tuple[str, str]:
             continue
         if canonicalize_name(requirement.name) == canonicalize_name(wanted.name):
             named.append(requirement)
-    shown = "; ".join(str(r) for r in named) or "no requirement on %s" % wanted.name
+    plain = [r for r in named if r.marker is None or "extra" not in str(r.marker)]
+    shown = "; ".join(str(r) for r in plain) or "no requirement on %s" % wanted.name
+    if len(named) > len(plain):
+        shown += " (and %d under extras)" % (len(named) - len(plain))
     where = "%s %s Requires-Dist: %s" % (evidence.dist, evidence.version, shown)
     if evidence.absent:
         return (AGREED if not named else DISAGREED), where
