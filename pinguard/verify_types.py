@@ -65,8 +65,9 @@ class ReleaseView:
         """The wheels and sdists of one release."""
         raise NotImplementedError
 
-    def requires_dist(self, dist: str, version: Version) -> List[str]:
-        """Requires-Dist of the release, read from a Linux x86_64 wheel when it has one (else any of its files)."""
+    def requires_dist(self, dist: str, version: Version, python: Optional[str] = None) -> List[str]:
+        """Requires-Dist of the release, read from its Linux x86_64 wheel for CPython `python` (X.Y) when given
+        (LookupFailed when it has none), else from a Linux x86_64 wheel when it has one, else any of its files."""
         raise NotImplementedError
 
     def text(self, dist: str, version: Version, paths: Tuple[str, ...]) -> Tuple[str, str]:

@@ -17,85 +17,32 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pinguard.model import FAMILY, Release
 from pinguard.verify_types import (AGREED, DISAGREED, NEW, UNVERIFIABLE, Finding, LookupFailed, ReleaseFile,
                                    ReleaseView)
+from pinguard.wheel_tags import cpython_of, python_tuple, serves, wheel_tags
 
 Check = Callable[[ReleaseView], Finding]
 BASE_PYTHONS = ("2.7",) + tuple("3.%d" % minor for minor in range(5, 16))
-_ABI_EXACT = ("none", "cp{0}{1}", "cp{0}{1}m", "cp{0}{1}mu")
 
 
 # -- Python versions served by wheel file names -------------------------------------------------------------------
 
 
-def _linux_x86_64(platform: str) -> bool:
-    return platform == "any" or platform == "linux_x86_64" or (
-        platform.startswith("manylinux") and platform.endswith("_x86_64"))
-
-
-def _tag_serves(interpreter: str, abi: str, python: Tuple[int, int]) -> bool:
-    """Does a wheel tag's interpreter and ABI install on CPython `python` (the default, non-free-threaded build)?"""
-    major, minor = python
-    digits = interpreter[2:]
-    if interpreter.startswith("cp") and digits.isdigit() and len(digits) >= 2:
-        tag_major, tag_minor = int(digits[0]), int(digits[1:])
-        if abi == "abi3":
-            return tag_major == major and tag_minor <= minor
-        return (tag_major, tag_minor) == python and abi in [a.format(major, minor) for a in _ABI_EXACT]
-    if interpreter.startswith("py") and digits.isdigit() and abi == "none":
-        if len(digits) == 1:
-            return int(digits) == major
-        return int(digits[0]) == major and int(digits[1:]) <= minor
-    return False
-
-
-def _requires_python_ok(requires_python: Optional[str], python: Tuple[int, int]) -> bool:
-    if not requires_python:
-        return True
-    try:
-        spec = SpecifierSet(requires_python)
-    except InvalidSpecifier:
-        return True
-    return spec.contains(Version("%d.%d.99" % python), prereleases=True)
-
-
 def pythons_served(files: Iterable[ReleaseFile], universe: Sequence[str]) -> Set[str]:
     """The Pythons (X.Y, of `universe` and of every cpXY tag seen) with a Linux x86_64 wheel among `files`."""
-    parsed = []
+    files = [f for f in files if wheel_tags(f.filename)]
     pythons = set(universe)
     for info in files:
-        if not info.filename.endswith(".whl"):
-            continue
-        try:
-            _, _, _, tags = parse_wheel_filename(info.filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            continue
-        parsed.append((info, tags))
-        pythons.update("%s.%s" % (t.interpreter[2], t.interpreter[3:]) for t in tags
-                       if t.interpreter.startswith("cp") and t.interpreter[2:].isdigit() and len(t.interpreter) > 3)
-    served = set()
-    for text in pythons:
-        python = (int(text.split(".")[0]), int(text.split(".")[1]))
-        for info, tags in parsed:
-            if _requires_python_ok(info.requires_python, python) and any(
-                    _linux_x86_64(t.platform) and _tag_serves(t.interpreter, t.abi, python) for t in tags):
-                served.add(text)
-                break
-    return served
-
-
-def python_key(text: str) -> Tuple[int, int]:
-    major, _, minor = text.partition(".")
-    return int(major), int(minor or 0)
+        pythons.update(p for p in (cpython_of(t) for t in wheel_tags(info.filename)) if p)
+    return {p for p in pythons if any(serves(f.filename, f.requires_python, python_tuple(p)) for f in files)}
 
 
 def _listed(pythons: Iterable[str]) -> str:
-    return ", ".join(sorted(pythons, key=python_key)) or "none"
+    return ", ".join(sorted(pythons, key=python_tuple)) or "none"
 
 
 # -- checks -------------------------------------------------------------------------------------------------------
@@ -195,11 +142,18 @@ def pairing_check(release: Release, member: str, version: Version, how: str = "p
     claim = "%s %s %s torch %s" % (member, version, how, release.torch)
     subject = "torch %s / %s %s" % (release.torch, member, version)
 
+    pythons = [p for p in release.python if p not in release.missing_wheels.get(member, ())] or \
+        list(release.python)
+
     def run(view: ReleaseView) -> Finding:
-        requirements = torch_requirements(view.requires_dist(member, version), release.python[-1])
+        requirements: List[Requirement] = []
+        for python in pythons:  # wheels of one release may differ (torchtext 0.16.2: cp312 pins another torch)
+            for requirement in torch_requirements(view.requires_dist(member, version, python), python):
+                if str(requirement) not in [str(r) for r in requirements]:
+                    requirements.append(requirement)
         if not requirements:
             return Finding("pairing", subject, UNVERIFIABLE, claim, "Requires-Dist names no torch")
-        shown = "; ".join(str(r) for r in requirements)
+        shown = "; ".join(_requirement_text(r) for r in requirements)
         pins = {p for p in (_pinned(r) for r in requirements) if p is not None}
         if pins:
             if pins == {release.torch}:
@@ -211,6 +165,10 @@ def pairing_check(release: Release, member: str, version: Version, how: str = "p
         return Finding("pairing", subject, DISAGREED, claim, "Requires-Dist %s excludes torch %s" % (
             shown, release.torch))
     return _guarded("pairing", subject, claim, run)
+
+
+def _requirement_text(requirement: Requirement) -> str:
+    return str(requirement) if requirement.specifier else "%s (any version)" % requirement.name
 
 
 def release_checks(release: Release) -> List[Tuple[str, Check]]:
@@ -254,7 +212,9 @@ def _requires_torch(view: ReleaseView, dist: str, version: Version) -> str:
     except LookupFailed:
         return ""
     requirements = torch_requirements(lines, "3.99")
-    return " (%s)" % "; ".join(str(r) for r in requirements) if requirements else " (no torch requirement)"
+    if not requirements:
+        return " (no torch requirement)"
+    return " (%s)" % "; ".join(_requirement_text(r) for r in requirements)
 
 
 def known_versions(releases: Sequence[Release]) -> Dict[str, List[Version]]:

@@ -10,15 +10,15 @@ could not be read (a host that never answered, an offline cache miss) are also k
 from __future__ import annotations
 
 import threading
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from pinguard.errors import NetworkError, PinguardError, UnknownPackage
 from pinguard.sources.index import FileInfo, IndexClient, OfflineMiss
 from pinguard.sources.release_files import ReleaseFiles
 from pinguard.verify_types import LookupFailed, ReleaseFile, ReleaseView
+from pinguard.wheel_tags import cpython_of, linux_x86_64, python_tuple, serves, wheel_tags
 
 
 class IndexReleaseView(ReleaseView):
@@ -69,8 +69,13 @@ class IndexReleaseView(ReleaseView):
 
     # -- metadata -----------------------------------------------------------------------------------------------
 
-    def requires_dist(self, dist: str, version: Version) -> List[str]:
-        info = _metadata_file(self._files(dist, version))
+    def requires_dist(self, dist: str, version: Version, python: Optional[str] = None) -> List[str]:
+        files = self._files(dist, version)
+        if python is not None:
+            files = [f for f in files if serves(f.filename, f.requires_python, python_tuple(python))]
+            if not files:
+                raise LookupFailed("%s %s has no Linux x86_64 wheel for Python %s" % (dist, version, python))
+        info = _metadata_file(files)
         try:
             return list(self.client.metadata(info).requires_dist)
         except NetworkError as exc:
@@ -112,23 +117,13 @@ class IndexReleaseView(ReleaseView):
 
 
 def _metadata_file(files: List[FileInfo]) -> FileInfo:
-    """The file whose metadata stands for the release: a Linux x86_64 wheel (the newest CPython tag), else any
+    """The file whose metadata stands for the release: a Linux x86_64 wheel (the oldest CPython tag), else any
     wheel, else the sdist; files that are not yanked first."""
-    def rank(info: FileInfo) -> Tuple[int, int, int, int]:
-        linux, python = 0, 0
-        if info.is_wheel:
-            try:
-                tags = parse_wheel_filename(info.filename)[3]
-            except (InvalidWheelFilename, InvalidVersion):
-                tags = frozenset()
-            linux = int(any(t.platform.endswith("x86_64") and "linux" in t.platform or t.platform == "any"
-                            for t in tags))
-            python = max((_python_number(t.interpreter) for t in tags), default=0)
-        return (int(not info.yanked), linux, int(info.is_wheel), python)
+    def rank(info: FileInfo) -> Tuple[int, int, int, Tuple[int, int]]:
+        tags = wheel_tags(info.filename)
+        linux = int(any(linux_x86_64(t.platform) for t in tags))
+        pythons = [python_tuple(p) for p in (cpython_of(t) for t in tags) if p]
+        oldest = min(pythons) if pythons else (0, 0)
+        return (int(not info.yanked), linux, int(info.is_wheel), (-oldest[0], -oldest[1]))
     return max(files, key=rank)
-
-
-def _python_number(interpreter: str) -> int:
-    digits = interpreter[2:]
-    return int(digits[0]) * 100 + int(digits[1:]) if digits.isdigit() and len(digits) >= 2 else 0
 
