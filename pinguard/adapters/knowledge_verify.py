@@ -86,7 +86,7 @@ def verify(kb: KnowledgeBase, client: IndexClient, releases: Optional[Sequence[s
                 phases.detail("%d/%d checks, %.1f MB" % (done, len(futures), client.bytes_fetched / 1e6))
     ordered = sorted((f for f in findings if f is not None), key=lambda f: _ORDER.get(f.check, 9))
     return Run(client.index_url, chosen, ordered, time.monotonic() - started, client.bytes_fetched,
-               client.requests_made, list(view.unreachable))
+               client.requests_made, list(view.failures()))
 
 
 # -- rendering ----------------------------------------------------------------------------------------------------

@@ -52,6 +52,16 @@ class IndexReleaseView(ReleaseView):
             with self._lock:
                 self.unreachable.append(exc)
 
+    def failures(self) -> List[NetworkError]:
+        """Why the index could not be read in this run (empty when it always answered)."""
+        found = list(self.unreachable)
+        down = self.client.transport.hosts_down
+        if down and not found:
+            host, why = sorted(down.items())[0]
+            found.append(NetworkError("cannot fetch from %s: %s did not answer (%s)" % (
+                self.client.index_url, host, why)))
+        return found
+
     def releases(self, dist: str) -> List[Tuple[Version, bool]]:
         yanked: Dict[Version, bool] = {}
         for info in self._project(dist):
@@ -100,8 +110,11 @@ class IndexReleaseView(ReleaseView):
         except PinguardError as exc:
             raise LookupFailed(str(exc)) from None
         if listing is None:
-            raise LookupFailed(self.release_files.why(dist, version) or "no readable file of %s %s" % (
-                dist, version))
+            why = self.release_files.why(dist, version) or "no readable file of %s %s" % (dist, version)
+            if self.client.offline:
+                with self._lock:
+                    self.unreachable.append(OfflineMiss(why))
+            raise LookupFailed(why)
         return listing
 
     def warm(self, wanted: List[Tuple[str, Version, Tuple[str, ...]]]) -> None:
