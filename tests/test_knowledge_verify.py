@@ -98,7 +98,8 @@ def run(rule_: Rule, view: ReleaseView):
 
 # A library whose api.py drops OLD and fmt(verify=) in 2.0; 1.2rc1 (a pre-release) and 1.3 (yanked) are skipped
 # when the neighbour of a boundary is looked for.
-OLD_API = "OLD = 1\nfrom .util import helper\ndef fmt(src, *, style=None, verify=False):\n    raise ValueError(f'bad {src} style')\n"
+OLD_API = ("OLD = 1\nfrom .util import helper\n"
+           "def fmt(src, *, style=None, verify=False):\n    raise ValueError(f'bad {src} style')\n")
 NEW_API = "def fmt(src, *, style=None):\n    return src\n"
 DEMO = {
     "1.0": Release_({"demo/__init__.py": "", "demo/api.py": OLD_API}),
@@ -163,7 +164,8 @@ def test_param_text_and_setter_claims():
 
 
 def test_text_in_import_and_raise_read_the_syntax_not_comments():
-    tree = ast.parse("# from torch._six import inf\nimport a.b\nfrom .x import y\ndef f():\n    from torch._six import inf\n"
+    tree = ast.parse("# from torch._six import inf\nimport a.b\nfrom .x import y\n"
+                     "def f():\n    from torch._six import inf\n"
                      "raise RuntimeError('Numba needs ' 'NumPy 1.20 or less')\n")
     assert imported_names(tree, "pkg.mod", False) == {"a.b", "pkg.x", "pkg.x.y", "torch._six", "torch._six.inf"}
     assert raise_messages(tree) == ["Numba needs NumPy 1.20 or less"]
@@ -311,7 +313,8 @@ def test_new_releases_are_found_and_a_members_older_unnamed_releases_are_not():
     torch = new_release_check("torch", [Version("1.0.0")], newest_only=False)(view)
     assert torch.status == "new" and "torch 1.1.0" in torch.detail and "rc1" not in torch.detail
     member = new_release_check("torchvision", [Version("0.5")], newest_only=True)(view)
-    assert member.status == "new" and "torchvision 0.6 (torch==1.1.0)" in member.detail and "0.1" not in member.detail
+    assert member.status == "new" and "torchvision 0.6 (torch==1.1.0)" in member.detail
+    assert "0.1" not in member.detail
 
 
 def test_spread_plan_and_selection():

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from tests.conftest import assert_one_line_error, run_pinguard
-from tests.test_index_client import FakeIndex, Handler, QuietServer, fake  # noqa: F401 - the local index fixture
+from tests.test_index_client import fake  # noqa: F401,F811 - the local index fixture
 
 PAD = 1_000_000
 TORCH_TOML = """
@@ -52,10 +52,20 @@ when = {{ demo = ">=2.0" }}
 require = {{ demo = "<2.0" }}
 sources = ["https://example.org/demo/issues/1"]
 confidence = "H"
-evidence = [
-  {{ kind = "param", dist = "demo", path = "demo/api.py", function = "fmt", name = "verify", absent_from = "{boundary}" }},
-  {{ kind = "requires-dist", dist = "demo", version = "1.0", requirement = "numpy>=1.17" }},
-]
+
+[[rule.evidence]]
+kind = "param"
+dist = "demo"
+path = "demo/api.py"
+function = "fmt"
+name = "verify"
+absent_from = "{boundary}"
+
+[[rule.evidence]]
+kind = "requires-dist"
+dist = "demo"
+version = "1.0"
+requirement = "numpy>=1.17"
 
 [[rule]]
 id = "demo-gpu"

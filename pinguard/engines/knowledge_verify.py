@@ -11,14 +11,12 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from packaging.version import Version
-
 from pinguard.engines.verify_family import known_versions, new_release_check, release_checks
 from pinguard.engines.verify_rules import evidence_checks
 from pinguard.errors import BadInput
 from pinguard.kb import KnowledgeBase
 from pinguard.model import FAMILY, Release, Rule
-from pinguard.verify_types import AGREED, DISAGREED, NEW, SOURCES, STATUSES, UNVERIFIABLE, Finding, ReleaseView
+from pinguard.verify_types import DISAGREED, NEW, SOURCES, STATUSES, UNVERIFIABLE, Finding, ReleaseView
 
 Check = Callable[[ReleaseView], Finding]
 T = TypeVar("T")
