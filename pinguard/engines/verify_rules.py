@@ -5,7 +5,7 @@ Boundary claims (`name`, `module`, `text`, `param`, `setter`) read two releases 
 `present_from V` — V has it, the release before V does not; `absent_from V` — V lacks it, the release before has
 it; `present_until V` — V has it, the release after V does not. Neighbours are the releases on the index, yanked
 ones and pre-releases left out (unless V is one). A boundary without a neighbour (the first or newest release) is
-judged on V alone.
+judged on V alone. `present_in` / `absent_in` read the releases they list, and nothing else.
 
 An `assert-bounds` claim evaluates the assert (with pinguard.engines.version_expr, never running it) for every
 release of the checked distribution on the index and compares the releases it accepts with `expect`.
