@@ -135,12 +135,34 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("uv", help="pinguard uv pip install [same options] ARGS...: a guarded uv pip install",
                         add_help=False)
 
+    _knowledge_parser(commands)
+
     doc = commands.add_parser("doctor", help="inspect a live environment: anchor, builds, GPU, pip-over-conda, "
                               "RECORDs, pip check")
     doc.add_argument("--python", metavar="PATH", help="the environment's interpreter or directory (default: this "
                      "one); a version (3.7) names no environment and is refused")
     doc.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _knowledge_parser(commands) -> None:
+    kno = commands.add_parser("knowledge", help="the knowledge base itself: `knowledge verify` checks it against "
+                              "the releases on the index")
+    actions = kno.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    ver = actions.add_parser("verify", help="pairings against Requires-Dist, Python lists against wheel tags, each "
+                             "rule's evidence against the releases' files, new family releases; exit 1 when a "
+                             "claim disagrees, 4 when the index cannot be reached")
+    ver.add_argument("--releases", action="append", nargs="+", default=[], metavar="VERSION",
+                     help="check only these torch releases of torch.toml (globs such as '1.1*' work)")
+    ver.add_argument("--rules", action="append", nargs="+", default=[], metavar="ID",
+                     help="check only these rules' evidence (ids or globs such as 'mmdet-*')")
+    ver.add_argument("--sample", type=int, metavar="N", help="N torch releases and N rules with checkable "
+                     "evidence, evenly spread over the selection")
+    ver.add_argument("--json", action="store_true", help="machine-readable output")
+    ver.add_argument("--index-url", metavar="URL", help="the index to read (default: the primary index of pip's, "
+                     "then uv's configuration, else PyPI; extra indexes and find-links are not read)")
+    ver.add_argument("--offline", action="store_true", help="read the cache only (PINGUARD_OFFLINE=1)")
+    ver.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _judge_parser() -> argparse.ArgumentParser:
@@ -356,6 +378,33 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _flat(values) -> list:
+    """`--rules a b --rules c,d` -> [a, b, c, d]."""
+    return [word for group in values for item in group for word in item.split(",") if word]
+
+
+def cmd_knowledge(args: argparse.Namespace) -> int:
+    if args.action != "verify":
+        raise BadInput("give an action: pinguard knowledge verify [--rules ID...] [--releases X...] [--sample N]")
+    import logging
+
+    from pinguard.adapters import knowledge_verify as verifier
+    from pinguard.adapters.progress import Phases
+
+    logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # unreadable files become unverifiable rows
+    phases = Phases("knowledge verify", quiet=args.quiet)
+    kb = kb_module.load()
+    client = verifier.make_client(verifier.index_url(args.index_url), args.offline, phases)
+    run = verifier.verify(kb, client, _flat(args.releases), _flat(args.rules), args.sample, phases)
+    phases.done()
+    sys.stdout.write(verifier.render_json(run) if args.json else verifier.render_text(run))
+    if run.exit_code:
+        return run.exit_code
+    if run.unreachable:
+        raise run.unreachable[0]
+    return EXIT_OK
+
+
 def _conda_prefix_default(args: argparse.Namespace) -> None:
     """`--prefix` given without a path means the active conda environment."""
     if getattr(args, "prefix", None) == "":
@@ -466,7 +515,8 @@ def cmd_guarded(argv: Sequence[str]) -> int:
     return uv_install(guard)
 
 
-COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor}
+COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor,
+            "knowledge": cmd_knowledge}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from pinguard.claims import parse_evidence
 from pinguard.conda_names import CondaNames
 from pinguard.conda_names import legacy_table as legacy_names
 from pinguard.conda_names import parse as parse_names
@@ -323,6 +324,7 @@ def _rule(entry: Mapping[str, Any], index: int) -> Rule:
         sources=sources,
         confidence=str(entry["confidence"]),
         note=str(entry.get("note", "")),
+        evidence=parse_evidence(entry.get("evidence"), where, require),
     )
 
 

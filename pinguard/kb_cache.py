@@ -2,8 +2,9 @@
 
 For the install doors that run inside another program's command (the conda plugin): parsing the TOML files and
 compiling every rule's crash signatures costs ~25 ms on each `conda install`, unpickling the judged part ~2 ms.
-The verdict engines (generate, check, judge) never read `Rule.signatures` (only `fix` does), so the snapshot drops
-them; `kb.load()` is untouched and still the only loader for everything else.
+The verdict engines (generate, check, judge) never read `Rule.signatures` (only `fix` does) nor `Rule.evidence`
+(only `knowledge verify` does), so the snapshot drops them; `kb.load()` is untouched and still the only loader for
+everything else.
 
 The snapshot is keyed by pinguard's version, the Python version and the size and mtime of every knowledge file and
 of the modules that define the pickled types, so an edited knowledge base or an upgraded pinguard is re-read. A
@@ -155,7 +156,8 @@ def load_slim(directory: Optional[str] = None):
         except Exception:  # noqa: BLE001 - absent, truncated or from another version: take the slow path
             pass
     full = kb_module.load(directory)  # raises KnowledgeError for a damaged knowledge base, as always
-    slim = dataclasses.replace(full, rules=tuple(dataclasses.replace(r, signatures=()) for r in full.rules))
+    slim = dataclasses.replace(full, rules=tuple(dataclasses.replace(r, signatures=(), evidence=())
+                                                 for r in full.rules))
     _SLIM[directory] = slim
     if path is not None:
         _store(path, slim)

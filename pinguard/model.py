@@ -13,6 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from pinguard.claims import Evidence
 from pinguard.errors import BadInput, quote
 from pinguard.specs import check_size, exact_version, normalize, quote_detail
 
@@ -83,6 +84,7 @@ class Rule:
     sources: Tuple[str, ...]
     confidence: str
     note: str = ""
+    evidence: Tuple[Evidence, ...] = ()  # what the release files or metadata show (pinguard/claims.py)
 
     def packages(self) -> Set[str]:
         """Every package the rule names: in `when`, `require`, `implicates` and `alternatives`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Callable, Dict, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -40,17 +40,65 @@ def version_modules(node: ast.AST) -> Set[str]:
     return found
 
 
-def evaluate(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None) -> Any:
-    """The value of `node` with module versions substituted; None when it cannot be told."""
-    value = _Evaluator(versions, names or {}).value(node, 0)
+def evaluate(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None,
+             digit_lists: AbstractSet[str] = frozenset()) -> Any:
+    """The value of `node` with module versions substituted; None when it cannot be told. A call of a function
+    named in `digit_lists` (a module's own helper, see `digit_list_helpers`) gives the list that helper builds."""
+    value = _Evaluator(versions, names or {}, digit_lists).value(node, 0)
     return None if value is _UNKNOWN else value
 
 
-def holds(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None
-          ) -> Optional[bool]:
+def holds(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None,
+          digit_lists: AbstractSet[str] = frozenset()) -> Optional[bool]:
     """The truth of a condition (None when unknown)."""
-    value = evaluate(node, versions, names)
+    value = evaluate(node, versions, names, digit_lists)
     return None if value is None else bool(value)
+
+
+def digit_list_helpers(tree: ast.Module) -> Set[str]:
+    """Module-level functions of the shape mmdet 2.x defines as `digit_version`: one argument, split on ".", the
+    digit parts appended as ints (an "XrcY" part as X - 1, Y), the list returned. Their result is a list of ints,
+    compared as lists: "1.3.0" is greater than "1.3", unlike PEP 440 versions."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and len(node.args.args) == 1 and _builds_digit_list(node):
+            found.add(node.name)
+    return found
+
+
+def _builds_digit_list(node: ast.FunctionDef) -> bool:
+    argument = node.args.args[0].arg
+    empty = {t.id for s in node.body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
+             and not s.value.elts for t in s.targets if isinstance(t, ast.Name)}
+    returned = [s.value.id for s in node.body if isinstance(s, ast.Return) and isinstance(s.value, ast.Name)]
+    loops = [s for s in node.body if isinstance(s, ast.For) and isinstance(s.iter, ast.Call)
+             and isinstance(s.iter.func, ast.Attribute) and s.iter.func.attr == "split"
+             and dotted(s.iter.func.value) == argument and len(s.iter.args) == 1
+             and _string(s.iter.args[0]) == "."]
+    appends_ints = any(isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "append"
+                       and sub.args and isinstance(sub.args[0], ast.Call) and dotted(sub.args[0].func) == "int"
+                       for loop in loops for sub in ast.walk(loop))
+    return bool(loops) and appends_ints and len(returned) == 1 and returned[0] in empty
+
+
+def _string(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return getattr(node, "s", None) if type(node).__name__ == "Str" else None  # Python < 3.8
+
+
+def _digit_list(text: str) -> Any:
+    """What the mmdet 2.x helper returns for `text`, or unknown when a part would make it raise."""
+    parts = []
+    for piece in text.split("."):
+        if piece.isdigit():
+            parts.append(int(piece))
+        elif "rc" in piece:
+            before, _, after = piece.partition("rc")
+            if not before.isdigit() or not after.isdigit():
+                return _UNKNOWN
+            parts += [int(before) - 1, int(after)]
+    return parts
 
 
 def branch_taken(conditions: Sequence[Tuple[ast.AST, bool]], versions: Mapping[str, str],
@@ -75,9 +123,11 @@ def _version_module(node: ast.AST) -> str:
 
 
 class _Evaluator:
-    def __init__(self, versions: Mapping[str, str], names: Mapping[str, ast.AST]) -> None:
+    def __init__(self, versions: Mapping[str, str], names: Mapping[str, ast.AST],
+                 digit_lists: AbstractSet[str] = frozenset()) -> None:
         self.versions = versions
         self.names = names
+        self.digit_lists = digit_lists
 
     def value(self, node: ast.AST, depth: int) -> Any:
         if depth > MAX_DEPTH * 4:
@@ -216,6 +266,8 @@ class _Evaluator:
                 except (TypeError, ValueError):
                     return _UNKNOWN
         name = dotted(func).rsplit(".", 1)[-1]
+        if isinstance(func, ast.Name) and name in self.digit_lists and len(args) == 1 and isinstance(args[0], str):
+            return _digit_list(args[0])
         if name in _VERSION_FUNCTIONS and len(args) == 1 and isinstance(args[0], str):
             try:
                 return Version(args[0])

@@ -95,6 +95,12 @@ class HttpTransport:
         """HTTP requests sent so far, retries included."""
         return self._requests
 
+    @property
+    def hosts_down(self) -> Dict[str, str]:
+        """Hosts that did not answer at all in this run (host -> why)."""
+        with self._lock:
+            return dict(self._down)
+
     def fetch(self, url: str, headers: Mapping[str, str], accept: Tuple[int, ...] = (200,),
               limit_full: Optional[int] = None) -> Response:
         """GET ``url``, retrying transient failures with exponential backoff.
