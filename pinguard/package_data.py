@@ -21,6 +21,10 @@ class PackageData:
         """Requires-Dist of `name version` that apply on the target."""
         raise NotImplementedError
 
+    def requires_extra(self, name: str, version: Version, extra: str) -> List[Requirement]:
+        """What `name[extra]` adds to `name version`'s requirements on the target (none by default)."""
+        return []
+
     def exists(self, name: str) -> bool:
         raise NotImplementedError
 
