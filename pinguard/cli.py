@@ -240,7 +240,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0")
     anchors = [Anchor.parse(a) for a in anchor_texts]
     python = parse_python(python_text)
-    pin_list = read_pin_list(text, where, python, base)
+    if where.endswith(".toml") and text.lstrip().startswith(("lock-version", "#")) and "lock-version" in text:
+        from pinguard.sources.lock_reader import lock_pin_list  # a PEP 751 lock: its packages are the pins
+
+        pin_list = lock_pin_list(text, where, python)
+    else:
+        pin_list = read_pin_list(text, where, python, base)
     result = check(kb, pin_list.pins, anchors, python=python)
     return _report_check(args, result, anchors, len(pin_list.pins), str(python) if python else None,
                          unjudged=pin_list.unjudged, files=pin_list.files)
@@ -403,6 +408,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
         lock, findings = lock_session.check_written(kb, path, args.anchor, parse_python(args.python))
         sys.stdout.write(lock_output.render_check(path, lock, findings, args.json))
         return EXIT_FOUND if findings else EXIT_OK
+    for path in args.output:
+        lock_session.output_format(path, args.format)  # a wrong name is bad input before anything is resolved
     phases = Phases("lock", quiet=args.quiet)
     python = parse_python(args.python)
     inputs = read_inputs(args.inputs, python, args.extra, args.group)
@@ -414,12 +421,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
                                        _gpu(args.gpu)[0] if args.gpu else None, args.output, args.format,
                                        args.backend, args.offline)
     lock_dir = os.path.dirname(os.path.abspath(next((o for o in args.output if o != "-"), "x")))
-    client = index_client(args, phases)
-    outcome = lock_session.run_lock(kb, options, inputs, index_config(args), client, phases, lock_dir)
+    outcome = lock_session.run_lock(kb, options, inputs, lambda: (index_config(args), index_client(args, phases)),
+                                    phases, lock_dir)
     if outcome.lock is not None:
         lock_session.write_outputs(kb, outcome, options)
-    phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (phases.elapsed(), client.requests_made,
-                                                                   client.bytes_fetched / 1e6))
+    phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (
+        phases.elapsed(), outcome.client.requests_made, outcome.client.bytes_fetched / 1e6))
     lock_session.stderr_notes(outcome.notes)
     sys.stdout.write(outcome.stdout or lock_output.render_lock(outcome.lock, outcome.findings, outcome.written,
                                                                args.json, phases.elapsed()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -56,6 +56,7 @@ class LockOutcome:
     written: List[str] = field(default_factory=list)
     stdout: str = ""
     notes: List[str] = field(default_factory=list)
+    client: Optional[IndexClient] = None
 
     @property
     def findings(self) -> List[Violation]:
@@ -104,12 +105,14 @@ def _resolver(kb: KnowledgeBase, options: LockOptions, config: IndexConfig, data
     return resolve, "pinguard"
 
 
-def run_lock(kb: KnowledgeBase, options: LockOptions, inputs: LockInputs, config: IndexConfig,
-             client: IndexClient, phases: Phases, lock_dir: str = ".") -> LockOutcome:
-    """Resolve and close; the Lock (None when the check still finds something)."""
+def run_lock(kb: KnowledgeBase, options: LockOptions, inputs: LockInputs,
+             sources: Callable[[], Tuple[IndexConfig, IndexClient]], phases: Phases, lock_dir: str = ".") -> LockOutcome:
+    """Plan (bad anchors are bad input before any index is read), resolve and close; the Lock (None when the check
+    still finds something)."""
     anchors = [Anchor.parse(a) for a in options.anchors]
     requirements = _requirements(inputs, options.python)
     plan = engine.plan(kb, anchors, requirements, options.python, options.build, options.gpu, inputs.constraints)
+    config, client = sources()
     data = LockPackageData(client, options.python)
     resolve, backend = _resolver(kb, options, config, data, plan.target.build)
     phases.phase("resolving %d requirement%s for Python %s on %s with %s" % (
@@ -118,7 +121,7 @@ def run_lock(kb: KnowledgeBase, options: LockOptions, inputs: LockInputs, config
     closed = engine.close(kb, plan, resolve)
     if data.network_errors:
         raise data.network_errors[0]
-    outcome = LockOutcome(None, closed, backend, notes=list(plan.notes))
+    outcome = LockOutcome(None, closed, backend, notes=list(plan.notes), client=client)
     if closed.findings:
         return outcome
     phases.phase("reading the files of %d packages" % len(closed.resolved))

@@ -94,8 +94,7 @@ class ClosureResolver:
         except UnknownPackage:
             return []
         if name in FAMILY_ALL:
-            known = set(self.data.versions(name))
-            versions = [v for v in versions if v in known and self.held(name, v)]
+            versions = [v for v in versions if self.held(name, v)]
         spec = self.constraints.get(name, SpecifierSet())
         final = [v for v in versions if not v.is_prerelease]
         if final or not any(spec.contains(v, prereleases=True) for v in versions):

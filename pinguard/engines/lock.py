@@ -35,7 +35,7 @@ from pinguard.engines.resolver import FAMILY_ALL, gpu_supported
 from pinguard.errors import ImpossibleAnchor
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor, Context, Pin, Violation
-from pinguard.specs import exact_version, intersect, normalize
+from pinguard.specs import exact_version, implies, intersect, normalize
 
 SEED_PACKAGES = ("pip", "setuptools", "wheel")
 MAX_ROUNDS = 8
@@ -367,12 +367,22 @@ def check_lock(kb: KnowledgeBase, lock: Lock, tags: Set[Tag], knowledge: str,
     installed = {p.name: p.version for p in _pins(lock_plan, resolved) if p.version is not None}
     for name, bounds in seed_rules(kb, installed, _context(kb, lock_plan, installed)).items():
         if name not in resolved:
-            spec = intersect(s for s, _ in bounds)
+            spec = tightest([s for s, _ in bounds])
             findings.append(Violation("lock-seed", "%s is not locked, but %s bound%s it: the environment's own copy "
                                       "stays free" % (name, ", ".join(r for _, r in bounds), "" if len(bounds) > 1
                                                       else "s"), {name: "not locked"}, ("%s%s" % (name, spec),),
                                       tuple(_rule_sources(kb, [r for _, r in bounds]))))
     return findings
+
+
+def tightest(specs: Sequence[SpecifierSet]) -> SpecifierSet:
+    """The bounds that no other implies (`<59.6` of `<59.6`, `<70`, `<82`)."""
+    kept: List[SpecifierSet] = []
+    for spec in specs:
+        if any(implies([k], spec) for k in kept):
+            continue
+        kept = [k for k in kept if not implies([spec], k)] + [spec]
+    return intersect(kept)
 
 
 def _rule_sources(kb: KnowledgeBase, ids: Sequence[str]) -> List[str]:

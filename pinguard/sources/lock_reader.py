@@ -188,3 +188,18 @@ def _requirement_line(line: str, where: str, missing: List[str]) -> LockedPackag
     if not files:
         missing.append("%s %s" % (canonicalize_name(requirement.name), where))
     return LockedPackage(str(canonicalize_name(requirement.name)), version, files)
+
+
+def lock_pin_list(text: str, where: str, python: Optional[Version] = None):
+    """A pylock.toml's packages as a pin list, for `pinguard check`."""
+    from packaging.specifiers import SpecifierSet
+
+    from pinguard.model import Pin
+    from pinguard.sources.pins import PinList
+
+    lock = parse_pylock(text, where, python or Version("3"))
+    pins = [Pin(p.name, p.name, SpecifierSet("==%s" % p.version), number)
+            for number, p in enumerate(lock.packages, 1)]
+    if not pins:
+        raise BadInput("%s locks no package" % where)
+    return PinList(pins, [], [where])
