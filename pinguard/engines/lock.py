@@ -149,12 +149,12 @@ def plan(kb: KnowledgeBase, anchors: Sequence[Anchor], requirements: Sequence[Re
         for constraint in generated.constraints:
             if constraint.marker and not Marker(constraint.marker).evaluate(environment):
                 continue
-            reason = constraint.rules[0] if constraint.rules else ANCHOR
             specifier = constraint.specifier
             exact = exact_version(specifier)
             if constraint.name in FAMILY_ALL and exact is not None and exact.local is None:
                 specifier = held_spec(str(exact))  # the PyPI default build: no label may slip in
-            constraints.setdefault(constraint.name, []).append((specifier, reason))
+            for reason in constraint.rules or [ANCHOR]:
+                constraints.setdefault(constraint.name, []).append((specifier, reason))
         held, build_index, notes = generated.explicit_build, generated.index, list(generated.notes)
         _check_gpu(kb, generated.release, held, gpu)
     for requirement in input_constraints:
@@ -304,8 +304,8 @@ def _seed_roots(kb: KnowledgeBase, plan_: LockPlan, resolved: Mapping[str, Versi
         known = plan_.constraints.setdefault(name, [])
         for spec, rule in bounds:
             if all(r != rule for _, r in known):
+                added = added or not implies([s for s, _ in known], spec)  # a new bound, not only a new reason
                 known.append((spec, rule))
-                added = True
         added = _add_root(plan_, name) or added
     return added
 
