@@ -125,7 +125,7 @@ def run_lock(kb: KnowledgeBase, options: LockOptions, inputs: LockInputs,
     if closed.findings:
         return outcome
     phases.phase("reading the files of %d packages" % len(closed.resolved))
-    files = data.files(closed.resolved)
+    files = data.files(closed.resolved, getattr(resolve, "files", None))
     if data.network_errors:
         raise data.network_errors[0]
     packages = engine.assemble(closed, files, engine.reasons(closed, lambda n, v: []))

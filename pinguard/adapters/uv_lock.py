@@ -8,11 +8,12 @@ resolver again with each bound the check adds, so uv never has to know a rule.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -20,8 +21,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pinguard.engines.closure_resolver import NoLock
+from pinguard.engines.lock import LockFile
 from pinguard.errors import BadInput, NetworkError
 from pinguard.sources.index_config import IndexConfig
+from pinguard.sources.lock_reader import parse_pylock
 
 PLATFORM = "x86_64-manylinux_2_35"
 TIMEOUT = 600
@@ -58,11 +61,13 @@ class UvResolver:
                  cache_dir: Optional[str] = None) -> None:
         self.uv, self.config, self.python, self.offline, self.cache_dir = uv, config, python, offline, cache_dir
         self.runs = 0
+        self.files: Dict[str, Tuple[List[LockFile], Optional[LockFile]]] = {}  # of the last resolution
 
-    def command(self, requirements: str, constraints: str) -> List[str]:
+    def command(self, requirements: str, constraints: str, output: str) -> List[str]:
         command = [self.uv, "pip", "compile", requirements, "--constraint", constraints, "--python-version",
                    "%d.%d" % (self.python.major, self.python.minor), "--python-platform", PLATFORM,
-                   "--no-header", "--no-annotate", "--quiet", "--no-config", "--index-strategy", "unsafe-best-match"]
+                   "--no-header", "--quiet", "--no-config", "--index-strategy", "unsafe-best-match",
+                   "--format", "pylock.toml", "-o", output]
         if self.config.no_index:
             command.append("--no-index")
         else:
@@ -86,15 +91,30 @@ class UvResolver:
                 handle.write("".join("%s\n" % r for r in roots))
             with open(bounds, "w") as handle:
                 handle.write("".join("%s%s\n" % (n, s) for n, s in sorted(constraints.items()) if str(s)))
+            output = os.path.join(work, "pylock.toml")
             try:
-                result = subprocess.run(self.command(requirements, bounds), stdout=subprocess.PIPE,
+                result = subprocess.run(self.command(requirements, bounds, output), stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, universal_newlines=True, timeout=TIMEOUT,
                                         cwd=work, env=_environment())
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise NoLock("uv pip compile did not run: %s" % exc) from None
-        if result.returncode != 0:
-            raise _failure(result.stderr)
-        return parse_pins(result.stdout)
+            if result.returncode != 0:
+                raise _failure(result.stderr)
+            with open(output) as handle:
+                text = handle.read()
+        return self._read(text)
+
+    def _read(self, text: str) -> Dict[str, Version]:
+        """The resolution from uv's pylock.toml; its files (uv read them from the index pages) are kept for the lock,
+        without upload times, which pinguard's own page reader does not keep either."""
+        try:
+            lock = parse_pylock(text, "uv's pylock.toml", self.python)
+        except BadInput as exc:
+            raise NoLock("uv pip compile wrote a lock pinguard cannot read: %s" % exc) from None
+        self.files = {p.name: ([dataclasses.replace(w, upload_time=None) for w in p.wheels],
+                               dataclasses.replace(p.sdist, upload_time=None) if p.sdist else None)
+                      for p in lock.packages if not lock.missing_hashes}
+        return {p.name: p.version for p in lock.packages}
 
 
 def _environment() -> Dict[str, str]:

@@ -47,12 +47,22 @@ class LockPackageData(IndexPackageData):
                 found.append(requirement)
         return found
 
-    def files(self, resolved: Mapping[str, Version]) -> Dict[str, Files]:
-        """name -> (target wheels, sdist, index) for every resolved release; NoLock when one has no hashed file."""
+    def files(self, resolved: Mapping[str, Version],
+              known: Optional[Mapping[str, Tuple[List[LockFile], Optional[LockFile]]]] = None) -> Dict[str, Files]:
+        """name -> (target wheels, sdist, index) for every resolved release; NoLock when one has no hashed file.
+        `known`: files a backend already read from the same pages (uv), used as they are where complete."""
         names = sorted(resolved)
+        found: Dict[str, Files] = {}
+        for name in list(names):
+            wheels, sdist = (known or {}).get(name, ([], None))
+            chosen = [f for f in wheels if f.tags & self.tags] + ([sdist] if sdist is not None else [])
+            if chosen and all(f.hashes and f.size is not None for f in chosen):
+                found[name] = ([f for f in wheels if f.tags & self.tags], sdist,
+                               self._index_of(name, [f.filename for f in chosen]))
+                names.remove(name)
         with ThreadPoolExecutor(max_workers=16) as pool:
-            found = list(pool.map(lambda n: self._release_files(n, resolved[n]), names))
-        return dict(zip(names, found))
+            found.update(zip(names, pool.map(lambda n: self._release_files(n, resolved[n]), names)))
+        return found
 
     def _release_files(self, name: str, version: Version) -> Files:
         ranked = [f for f in self.ranked_files(name, version) if f.version == version]
@@ -65,15 +75,15 @@ class LockPackageData(IndexPackageData):
         if unhashed:
             raise NoLock("%s: the index gives no hash for %s; pinguard never downloads a whole file to hash it" % (
                 name, ", ".join(unhashed)))
-        index = self._index_of(name, chosen)
+        index = self._index_of(name, [f.filename for f in chosen])
         return ([_lock_file(f) for f in wheels], _lock_file(sdists[0]) if sdists else None, index)
 
-    def _index_of(self, name: str, files: Sequence[FileInfo]) -> Optional[str]:
+    def _index_of(self, name: str, filenames: Sequence[str]) -> Optional[str]:
         """The index whose page lists these files (None: a find-links location)."""
         indexes = list(self.client.index_urls)
         if len(indexes) == 1 and not self.client.find_links.locations:
             return indexes[0]
-        wanted = {f.filename for f in files}
+        wanted = set(filenames)
         for url in indexes:
             try:
                 listed = {f.filename for f in self._index_client(url).project(name)}
