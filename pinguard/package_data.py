@@ -31,6 +31,9 @@ class PackageData:
     def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
         """Optional: warm whatever `requires` will read."""
 
+    def prefetch_pages(self, names: Iterable[str]) -> None:
+        """Optional: warm the version lists of these packages together (the resolver will ask one by one)."""
+
     def binary_versions(self, name: str) -> Optional[List[Version]]:
         """Versions with a wheel for the target (None: the data cannot tell)."""
         return None

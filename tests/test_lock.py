@@ -258,3 +258,17 @@ def test_toml_writer_escapes_what_toml_must_escape():
     text = "\n".join(toml_writer.pairs({"a": 'q"\\\n\t\x01', "b": [1, True, {"c d": "é"}]}) +
                      toml_writer.table(["tool", "pin.guard"], {"x": "y"}))
     assert tomllib.loads(text) == {"a": 'q"\\\n\t\x01', "b": [1, True, {"c d": "é"}], "tool": {"pin.guard": {"x": "y"}}}
+
+
+def test_conda_pins_and_json_from_the_same_resolution(find_links, tmp_path):
+    conda_out = str(tmp_path / "pinned.txt")
+    result, _ = lock(find_links, tmp_path, ["torchvision"], "--anchor", "torch==1.10.0+cu113", "-o", conda_out,
+                     "--format", "conda", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = __import__("json").loads(result.stdout)
+    assert payload["ok"] and payload["written"] == [conda_out] and payload["lock"]["build"] == "cu113"
+    assert {p["name"]: p["version"] for p in payload["lock"]["packages"]}["torchvision"] == "0.11.1+cu113"
+    with open(conda_out) as handle:
+        pinned = handle.read().splitlines()
+    assert "pytorch ==1.10.0 *cuda11.3*" in pinned and "torchvision ==0.11.1" in pinned
+    assert "cudatoolkit 11.3.*" in pinned and "@EXPLICIT" in pinned

@@ -96,10 +96,9 @@ class ClosureResolver:
         if name in FAMILY_ALL:
             versions = [v for v in versions if self.held(name, v)]
         spec = self.constraints.get(name, SpecifierSet())
+        versions = [v for v in versions if spec.contains(v, prereleases=True)]  # never read what a bound excludes
         final = [v for v in versions if not v.is_prerelease]
-        if final or not any(spec.contains(v, prereleases=True) for v in versions):
-            versions = final
-        return sorted(versions, reverse=True)
+        return sorted(final or versions, reverse=True)
 
     def held(self, name: str, version: Version) -> bool:
         """Is `version` of family member `name` the held build (the label `labelled` gives it, or plain)?"""
@@ -131,6 +130,7 @@ class ClosureResolver:
         for requirement in requirements:
             if normalize(requirement.name) != name:
                 deps.extend(requirement_reqs(requirement, "%s %s" % (name, candidate.version)))
+        self.inner.prefetch_pages(split_extra(d.name)[0] for d in deps)
         return deps
 
     # -- resolving ---------------------------------------------------------------------------------------------
@@ -139,6 +139,7 @@ class ClosureResolver:
         """name -> version for everything the requirements need (extras folded into their package)."""
         self.constraints = dict(constraints)
         provider = _ClosureProvider(self, set(), {})
+        self.inner.prefetch_pages(split_extra(r.name)[0] for r in requirements)
         try:
             result = Resolver(provider, BaseReporter()).resolve(list(requirements), max_rounds=MAX_ROUNDS)
         except ResolutionTooDeep:

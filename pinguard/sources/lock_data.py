@@ -7,7 +7,7 @@ whole large wheel (see sources/index.py); files come from the project pages, nev
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
@@ -28,6 +28,13 @@ class LockPackageData(IndexPackageData):
     def __init__(self, client: IndexClient, python: Version) -> None:
         super().__init__(client, python)
         self._per_index: Dict[str, IndexClient] = {}
+
+    def prefetch_pages(self, names: Iterable[str]) -> None:
+        """The project pages of these packages, fetched in parallel (an index answers each after a round trip)."""
+        wanted = [n for n in dict.fromkeys(names) if n not in self._files]
+        if len(wanted) > 1:
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(self._page_quietly, wanted))
 
     def requires_extra(self, name: str, version: Version, extra: str) -> List[Requirement]:
         """Requires-Dist lines that `name[extra]` adds on the target (markers naming the extra)."""
