@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_index_options(fx)
 
+    _lock_parser(commands)
+
     ini = commands.add_parser("init", help="protect an environment: pip.conf, UV_CONSTRAINT, uv.toml, --hook")
     ini.add_argument("anchors", nargs="*", metavar="ANCHOR", help="e.g. torch==1.10.0 (default: the recorded ones)")
     ini.add_argument("--python", metavar="PATH", help="the environment's interpreter or directory (default: the "
@@ -163,6 +165,36 @@ def _knowledge_parser(commands) -> None:
                      "then uv's configuration, else PyPI; extra indexes and find-links are not read)")
     ver.add_argument("--offline", action="store_true", help="read the cache only (PINGUARD_OFFLINE=1)")
     ver.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _lock_parser(commands) -> None:
+    from pinguard.adapters.index_options import add_index_options
+
+    lck = commands.add_parser("lock", help="a lockfile held to the anchor: pylock.toml (PEP 751), hashed "
+                              "requirements, conda pins; --check for CI")
+    lck.add_argument("inputs", nargs="*", metavar="INPUT", help="requirements files (-r/-c followed) or "
+                     "pyproject.toml; none: the anchor alone")
+    lck.add_argument("--anchor", action="append", default=[], metavar="REQ", help="repeatable (default: "
+                     "pinguard.toml or [tool.pinguard] beside the first input)")
+    lck.add_argument("--python", metavar="X.Y|PATH", help="the target Python (required unless the project says)")
+    lck.add_argument("--cuda", metavar="VARIANT", help="torch build the family is held to: cu113, cpu ...")
+    lck.add_argument("--gpu", metavar="sm_XY", help="refuse a build without kernels for this GPU")
+    lck.add_argument("--extra", action="append", default=[], metavar="NAME", help="pyproject optional "
+                     "dependencies to include; repeatable")
+    lck.add_argument("--group", action="append", default=[], metavar="NAME", help="pyproject dependency group "
+                     "to include; repeatable")
+    lck.add_argument("-o", "--output", action="append", default=[], metavar="FILE", help="pylock.toml / "
+                     "pylock.<name>.toml (PEP 751), *.txt (hashed requirements), - (stdout); repeatable, one "
+                     "resolution (default: pylock.<build>.toml or pylock.toml)")
+    lck.add_argument("--format", choices=("pylock", "requirements", "conda"), help="the output format for -o - "
+                     "(and conda pins for any -o)")
+    lck.add_argument("--backend", choices=("auto", "uv", "pinguard"), default="auto", help="resolve with uv "
+                     "(auto: when on PATH or PINGUARD_UV) or pinguard's own resolver")
+    lck.add_argument("--check", nargs="?", const="", default=None, metavar="FILE", help="check a written lock "
+                     "offline instead (default: the one pylock*.toml here)")
+    lck.add_argument("--json", action="store_true", help="machine-readable output")
+    lck.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    add_index_options(lck)
 
 
 def _judge_parser() -> argparse.ArgumentParser:
@@ -230,7 +262,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0")
     anchors = [Anchor.parse(a) for a in anchor_texts]
     python = parse_python(python_text)
-    pin_list = read_pin_list(text, where, python, base)
+    if where.endswith(".toml") and text.lstrip().startswith(("lock-version", "#")) and "lock-version" in text:
+        from pinguard.sources.lock_reader import lock_pin_list  # a PEP 751 lock: its packages are the pins
+
+        pin_list = lock_pin_list(text, where, python)
+    else:
+        pin_list = read_pin_list(text, where, python, base)
     result = check(kb, pin_list.pins, anchors, python=python)
     return _report_check(args, result, anchors, len(pin_list.pins), str(python) if python else None,
                          unjudged=pin_list.unjudged, files=pin_list.files)
@@ -405,6 +442,46 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lock(args: argparse.Namespace) -> int:
+    from pinguard.adapters import lock_output, lock_session
+    from pinguard.adapters.index_options import index_client, index_config
+    from pinguard.adapters.progress import Phases
+    from pinguard.engines.family import normalize_build
+    from pinguard.sources.lock_inputs import read_inputs
+
+    kb = kb_module.load()
+    if args.check is not None:
+        if args.inputs or args.output:
+            raise BadInput("--check reads a written lock; it takes no INPUT and no -o")
+        path = args.check or lock_session.find_lock()
+        lock, findings = lock_session.check_written(kb, path, args.anchor, parse_python(args.python))
+        sys.stdout.write(lock_output.render_check(path, lock, findings, args.json))
+        return EXIT_FOUND if findings else EXIT_OK
+    for path in args.output:
+        lock_session.output_format(path, args.format)  # a wrong name is bad input before anything is resolved
+    phases = Phases("lock", quiet=args.quiet)
+    python = parse_python(args.python)
+    inputs = read_inputs(args.inputs, python, args.extra, args.group)
+    python = python or parse_python(inputs.python)
+    if python is None:
+        raise BadInput("give the target Python with --python X.Y")
+    cuda = args.cuda or inputs.cuda
+    options = lock_session.LockOptions(args.anchor or inputs.anchors, python, normalize_build(cuda) if cuda else None,
+                                       _gpu(args.gpu)[0] if args.gpu else None, args.output, args.format,
+                                       args.backend, args.offline)
+    lock_dir = os.path.dirname(os.path.abspath(next((o for o in args.output if o != "-"), "x")))
+    outcome = lock_session.run_lock(kb, options, inputs, lambda: (index_config(args), index_client(args, phases)),
+                                    phases, lock_dir)
+    if outcome.lock is not None:
+        lock_session.write_outputs(kb, outcome, options)
+    phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (
+        phases.elapsed(), outcome.client.requests_made, outcome.client.bytes_fetched / 1e6))
+    lock_session.stderr_notes(outcome.notes)
+    sys.stdout.write(outcome.stdout or lock_output.render_lock(outcome.lock, outcome.findings, outcome.written,
+                                                               args.json, phases.elapsed()))
+    return EXIT_FOUND if outcome.findings else EXIT_OK
+
+
 def _conda_prefix_default(args: argparse.Namespace) -> None:
     """`--prefix` given without a path means the active conda environment."""
     if getattr(args, "prefix", None) == "":
@@ -516,7 +593,7 @@ def cmd_guarded(argv: Sequence[str]) -> int:
 
 
 COMMANDS = {"generate": cmd_generate, "check": cmd_check, "fix": cmd_fix, "init": cmd_init, "doctor": cmd_doctor,
-            "knowledge": cmd_knowledge}
+            "knowledge": cmd_knowledge, "lock": cmd_lock}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -21,11 +21,18 @@ class PackageData:
         """Requires-Dist of `name version` that apply on the target."""
         raise NotImplementedError
 
+    def requires_extra(self, name: str, version: Version, extra: str) -> List[Requirement]:
+        """What `name[extra]` adds to `name version`'s requirements on the target (none by default)."""
+        return []
+
     def exists(self, name: str) -> bool:
         raise NotImplementedError
 
     def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
         """Optional: warm whatever `requires` will read."""
+
+    def prefetch_pages(self, names: Iterable[str]) -> None:
+        """Optional: warm the version lists of these packages together (the resolver will ask one by one)."""
 
     def binary_versions(self, name: str) -> Optional[List[Version]]:
         """Versions with a wheel for the target (None: the data cannot tell)."""

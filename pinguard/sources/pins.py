@@ -23,7 +23,7 @@ from pinguard.model import Pin, parse_requirement
 from pinguard.sources.input_files import read_text
 from pinguard.specs import normalize
 
-__all__ = ["PinList", "Unjudged", "parse_pins", "read_pin_list", "read_text"]
+__all__ = ["PinList", "Unjudged", "parse_pins", "read_pin_list", "read_requirements", "read_text"]
 
 MAX_DEPTH = 20
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=?\s*|\s+)(\S.*)$")
@@ -194,3 +194,16 @@ def read_pin_list(text: str, where: str = "<stdin>", python: Optional[Version] =
         raise BadInput("%s is not a pin list: no line pins an exact version (name==version), as `pip freeze` "
                        "writes them%s" % (where, "" if reader.result.pins else " (no requirement at all)"))
     return reader.result
+
+
+def read_requirements(text: str, where: str, python: Optional[Version] = None
+                      ) -> Tuple[List[Requirement], List[Requirement], PinList]:
+    """(requirements, constraints, what was read) of a requirements file as pip reads it, ranges included (lock's
+    input); lines that name no version are not pins here, so they are not reported as unjudged."""
+    reader = _Reader(python)
+    reader.visited.add(os.path.realpath(where))
+    reader.result.files.append(where)
+    reader.read(text, where, os.path.dirname(where), False, 0)
+    requirements = [reader.requirements[name][0] for name in reader.order]
+    constraints = [requirement for requirement, _ in reader.constraints.values()]
+    return requirements, constraints, reader.result
