@@ -80,6 +80,7 @@ class ModuleDetails:
     statements: Tuple[Statement, ...] = ()  # raise and assert statements
     attributes_used: FrozenSet[str] = frozenset()  # dotted chains read anywhere (`entry_points.get`, `np.float`)
     call_keywords: Dict[str, FrozenSet[str]] = field(default_factory=dict)  # callee name -> keywords passed
+    digit_helpers: FrozenSet[str] = frozenset()  # functions building digit lists (mmdet 2.x `digit_version`)
 
 
 @dataclass(frozen=True)

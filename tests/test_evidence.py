@@ -201,3 +201,40 @@ def test_a_window_that_closes_again_gets_its_far_end():
     versions = [Version("7.%d" % i) for i in range(10)]
     found = windows.search(versions, Version("7.0"), lambda v: (3 <= v.minor <= 5, ""), directions=("up",))
     assert found[0].specifier() == SpecifierSet(">=7.3,<=7.5")
+
+
+MMDET_LIKE = '''import mmcvish
+
+def digit_version(version_str):
+    digit_version = []
+    for x in version_str.split('.'):
+        if x.isdigit():
+            digit_version.append(int(x))
+    return digit_version
+
+mmcv_minimum_version = '1.3.8'
+mmcv_maximum_version = '1.4.0'
+mmcv_version = digit_version(mmcvish.__version__)
+
+assert (mmcv_version >= digit_version(mmcv_minimum_version)
+        and mmcv_version <= digit_version(mmcv_maximum_version)), \\
+    f'MMCV=={mmcvish.__version__} is used but incompatible.'
+'''
+
+
+def test_a_library_version_assert_is_read_through_its_names_and_its_own_digit_lists():
+    line = MMDET_LIKE.splitlines().index("assert (mmcv_version >= digit_version(mmcv_minimum_version)") + 1
+    text = ('Traceback (most recent call last):\n  File "train.py", line 1, in <module>\n    import mmdetish\n'
+            '  File "%s/mmdetish/__init__.py", line %d, in <module>\n    assert (mmcv_version >= '
+            'digit_version(mmcv_minimum_version)\nAssertionError: MMCV==1.5.0 is used but incompatible.\n'
+            % (SITE, line))
+    mmcv_versions = ("1.3.7", "1.3.8", "1.3.9", "1.4.0", "1.4.1", "1.5.0")
+    api = MemoryApi({"mmdetish": {"2.17.0": {"mmdetish/__init__.py": MMDET_LIKE}},
+                     "mmcvish": {v: {"mmcvish/__init__.py": "__version__ = '%s'\n" % v} for v in mmcv_versions}})
+    pins = {"mmdetish": Version("2.17.0"), "mmcvish": Version("1.5.0")}
+    versions = {"mmcvish": [Version(v) for v in mmcv_versions], "mmdetish": [Version("2.17.0")]}
+    evidence = gather(failure_of(text), pins, {"mmdetish"}, versions.get, api, {})
+    move = evidence.moves[0]
+    # as digit lists, 1.4.0 <= [1, 4, 0] holds and 1.4.1 does not: the window is 1.3.8 .. 1.4.0
+    assert (move.dist, move.specifier) == ("mmcvish", SpecifierSet(">=1.3.8,<=1.4.0"))
+    assert "passes with mmcvish 1.4.0" in move.proofs()[0].fact

@@ -8,6 +8,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from pinguard.pyast import digit_list_helpers
 from pinguard import kb as kb_module
 from pinguard.api_types import ApiView, ModuleLookup
 from pinguard.claims import parse_evidence
@@ -223,9 +224,9 @@ def test_assert_bounds_without_an_assert_on_the_module_disagree():
 
 def test_digit_list_helpers_are_recognised_by_their_shape_only():
     tree = ast.parse(MMDET_INIT)
-    assert version_expr.digit_list_helpers(tree) == {"digit_version"}
+    assert digit_list_helpers(tree) == {"digit_version"}
     other = ast.parse("def digit_version(v):\n    return tuple(v.split('.'))\n")
-    assert version_expr.digit_list_helpers(other) == set()
+    assert digit_list_helpers(other) == set()
     names = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign)}
     test = next(n for n in tree.body if isinstance(n, ast.Assert)).test
     assert version_expr.holds(test, {"mmcv": "1.1.0"}, names, {"digit_version"}) is False

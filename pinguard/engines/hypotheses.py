@@ -350,8 +350,10 @@ def _no_longer_passes(context: Context, dist: str, version: Version, module: str
 
 def _raised(failure: Failure, context: Context) -> List[Hypothesis]:
     frame = failure.frame
-    subject = _caller(frame, context)
-    if subject is None or frame is None or frame.module is None:
+    if frame is None or not frame.installed or frame.module is None:
+        return []
+    subject = context.dist_of(frame.module)  # may be anchored: a version check can still move what it checks
+    if subject is None or subject not in context.pins:
         return []
     lookup = context.api.module(subject, context.pins[subject], frame.module)
     if lookup.facts is None:
@@ -361,7 +363,8 @@ def _raised(failure: Failure, context: Context) -> List[Hypothesis]:
     if statement is None:
         context.looked.append("a raise or assert statement at %s line %d" % (frame.site_path, frame.line))
         return []
-    if statement.condition is not None and version_expr.version_modules(statement.condition):
+    if statement.condition is not None and version_expr.version_modules(statement.condition,
+                                                                         lookup.facts.assignments):
         return _version_check(failure, context, statement, lookup.facts, subject)
     if statement.kind == "assert":
         context.looked.append("a version condition in the assert at %s line %d" % (frame.site_path, frame.line))
@@ -428,20 +431,21 @@ def _version_check(failure: Failure, context: Context, statement: Statement, fac
     condition = statement.condition
     assert condition is not None
     names = facts.assignments if facts is not None else {}
+    helpers = facts.details.digit_helpers if facts is not None else frozenset()
+    tops = version_expr.version_modules(condition, names)
     passes_when = statement.kind == "assert"  # an assert passes when true; a guarded raise fires when true
     found: List[Hypothesis] = []
-    for top in sorted(version_expr.version_modules(condition)):
+    for top in sorted(tops):
         dist = context.dist_of(top)
         context.looked.append("releases of %s that pass the version check at %s line %d" % (
             dist or top, failure.frame.site_path or failure.frame.path, statement.first))  # type: ignore[union-attr]
         if not context.movable(dist):
             continue
-        others = {t: str(context.pins[d]) for t in version_expr.version_modules(condition)
-                  for d in [context.dist_of(t)] if d is not None and t != top}
+        others = {t: str(context.pins[d]) for t in tops for d in [context.dist_of(t)] if d is not None and t != top}
 
         def test(v: Version, top: str = top, others: Mapping[str, str] = others) -> Result:
             versions = dict(others, **{top: str(v)})
-            value = version_expr.holds(condition, versions, names)
+            value = version_expr.holds(condition, versions, names, helpers)
             if value is None:
                 return None, "the check cannot be evaluated"
             ok = value if passes_when else not value
@@ -451,8 +455,7 @@ def _version_check(failure: Failure, context: Context, statement: Statement, fac
                                 directions=("up", "down")))
     if subject is not None and context.movable(subject) and failure.frame is not None and failure.frame.module:
         module = failure.frame.module
-        pinned = {t: str(context.pins[d]) for t in version_expr.version_modules(condition)
-                  for d in [context.dist_of(t)] if d is not None}
+        pinned = {t: str(context.pins[d]) for t in tops for d in [context.dist_of(t)] if d is not None}
         found.append(Hypothesis("caller", subject, "%s's version checks accept %s" % (
             module, ", ".join("%s %s" % kv for kv in sorted(pinned.items()))), module,
             lambda v: _checks_accept(context, subject, v, module, pinned),
@@ -464,10 +467,11 @@ def _checks_accept(context: Context, dist: str, version: Version, module: str, p
     lookup = context.api.module(dist, version, module)
     if lookup.facts is None:
         return (True, "has no module %s" % module) if lookup.status == "absent" else (None, lookup.why)
+    names, helpers = lookup.facts.assignments, lookup.facts.details.digit_helpers
     for statement in lookup.facts.statements:
-        if statement.condition is None or not version_expr.version_modules(statement.condition) & set(pinned):
+        if statement.condition is None or not version_expr.version_modules(statement.condition, names) & set(pinned):
             continue
-        value = version_expr.holds(statement.condition, pinned, lookup.facts.assignments)
+        value = version_expr.holds(statement.condition, pinned, names, helpers)
         fires = (value is False) if statement.kind == "assert" else (value is True)
         if fires:
             return False, "%s line %d rejects %s" % (lookup.path, statement.first, ", ".join(

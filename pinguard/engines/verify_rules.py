@@ -24,6 +24,7 @@ from pinguard.claims import Evidence
 from pinguard.engines import version_expr
 from pinguard.engines.api_queries import binds_name, class_has, find_function
 from pinguard.engines.verify_family import BASE_PYTHONS, pythons_served
+from pinguard.pyast import digit_list_helpers
 from pinguard.model import Rule
 from pinguard.verify_types import (AGREED, DISAGREED, SOURCES, UNVERIFIABLE, Finding, LookupFailed,
                                    ReleaseView)
@@ -281,7 +282,7 @@ def _accepted(view: ReleaseView, evidence: Evidence, version: Version, top: str,
     asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert) and top in _reads(node.test, names)]
     if not asserts:
         raise _Disagreed("%s has no assert on %s.__version__" % (path, top))
-    helpers = version_expr.digit_list_helpers(tree)
+    helpers = digit_list_helpers(tree)
     accepted = set()
     for candidate in candidates:
         values = [version_expr.holds(a.test, {top: str(candidate)}, names, helpers) for a in asserts]
@@ -295,13 +296,9 @@ def _accepted(view: ReleaseView, evidence: Evidence, version: Version, top: str,
     return accepted, "%s (%s%s)" % (path, bounds or "no named bounds", ", digit lists" if helpers else "")
 
 
-def _reads(node: ast.AST, names: Dict[str, ast.AST], depth: int = 0) -> Set[str]:
+def _reads(node: ast.AST, names: Dict[str, ast.AST]) -> Set[str]:
     """Top-level modules whose __version__ the expression reads, through the module's own assignments."""
-    found = set(version_expr.version_modules(node))
-    if depth < 4:
-        for name in _names_in(node, names):
-            found |= _reads(names[name], names, depth + 1)
-    return found
+    return version_expr.version_modules(node, names)
 
 
 def _is_constant(node: ast.AST) -> bool:

@@ -30,20 +30,23 @@ _COMPARE: Dict[type, Callable[[Any, Any], bool]] = {
 }
 
 
-def version_modules(node: ast.AST) -> Set[str]:
-    """Top-level module names whose `__version__` the expression reads (`torch` for `torch.__version__`)."""
+def version_modules(node: ast.AST, names: Optional[Mapping[str, ast.AST]] = None, depth: int = 0) -> Set[str]:
+    """Top-level module names whose `__version__` the expression reads (`torch` for `torch.__version__`), also
+    through the module's own assignments (`mmcv_version = digit_version(mmcv.__version__)`)."""
     found = set()
     for sub in ast.walk(node):
         module = _version_module(sub)
         if module:
             found.add(module.split(".")[0])
+        elif names and depth < 4 and isinstance(sub, ast.Name) and sub.id in names:
+            found |= version_modules(names[sub.id], names, depth + 1)
     return found
 
 
 def evaluate(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None,
              digit_lists: AbstractSet[str] = frozenset()) -> Any:
     """The value of `node` with module versions substituted; None when it cannot be told. A call of a function
-    named in `digit_lists` (a module's own helper, see `digit_list_helpers`) gives the list that helper builds."""
+    named in `digit_lists` (a module's own helper, see `pinguard.pyast.digit_list_helpers`) gives the list that helper builds."""
     value = _Evaluator(versions, names or {}, digit_lists).value(node, 0)
     return None if value is _UNKNOWN else value
 
@@ -53,38 +56,6 @@ def holds(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[st
     """The truth of a condition (None when unknown)."""
     value = evaluate(node, versions, names, digit_lists)
     return None if value is None else bool(value)
-
-
-def digit_list_helpers(tree: ast.Module) -> Set[str]:
-    """Module-level functions of the shape mmdet 2.x defines as `digit_version`: one argument, split on ".", the
-    digit parts appended as ints (an "XrcY" part as X - 1, Y), the list returned. Their result is a list of ints,
-    compared as lists: "1.3.0" is greater than "1.3", unlike PEP 440 versions."""
-    found = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and len(node.args.args) == 1 and _builds_digit_list(node):
-            found.add(node.name)
-    return found
-
-
-def _builds_digit_list(node: ast.FunctionDef) -> bool:
-    argument = node.args.args[0].arg
-    empty = {t.id for s in node.body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
-             and not s.value.elts for t in s.targets if isinstance(t, ast.Name)}
-    returned = [s.value.id for s in node.body if isinstance(s, ast.Return) and isinstance(s.value, ast.Name)]
-    loops = [s for s in node.body if isinstance(s, ast.For) and isinstance(s.iter, ast.Call)
-             and isinstance(s.iter.func, ast.Attribute) and s.iter.func.attr == "split"
-             and dotted(s.iter.func.value) == argument and len(s.iter.args) == 1
-             and _string(s.iter.args[0]) == "."]
-    appends_ints = any(isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "append"
-                       and sub.args and isinstance(sub.args[0], ast.Call) and dotted(sub.args[0].func) == "int"
-                       for loop in loops for sub in ast.walk(loop))
-    return bool(loops) and appends_ints and len(returned) == 1 and returned[0] in empty
-
-
-def _string(node: ast.AST) -> Optional[str]:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return getattr(node, "s", None) if type(node).__name__ == "Str" else None  # Python < 3.8
 
 
 def _digit_list(text: str) -> Any:

@@ -19,7 +19,7 @@ import ast
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from pinguard.api_types import ClassFacts, ImportFact, ModuleDetails, ModuleFacts, Signature, Statement
-from pinguard.pyast import dotted, string_value
+from pinguard.pyast import digit_list_helpers, dotted, string_value
 
 
 def parse_source(source: str, filename: str = "<release file>") -> Optional[ast.Module]:
@@ -61,7 +61,8 @@ def module_details(source: str, module: str) -> ModuleDetails:
         return ModuleDetails()
     uses, keywords = _usage(tree)
     return ModuleDetails(statements=_statements(tree), attributes_used=frozenset(uses),
-                         call_keywords={name: frozenset(words) for name, words in keywords.items()})
+                         call_keywords={name: frozenset(words) for name, words in keywords.items()},
+                         digit_helpers=frozenset(digit_list_helpers(tree)))
 
 
 # -- the collector ----------------------------------------------------------------------------------------------
