@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from pinguard import kb as kb_module
+from pinguard import conda_records, kb as kb_module
 from pinguard.adapters import conda_env, conda_plugin
 from pinguard.adapters.conda_plugin import PinguardRefusal, post_solve, pre_solve
 from pinguard.conda_spec import parse_matchspec
@@ -395,7 +395,7 @@ def test_records_are_read_with_their_channel_and_files(tmp_path):
     assert found["cudatoolkit"].channel == "defaults" and found["numpy"].channel == "conda-forge"
     assert len(found["pytorch"].files) == 3000 and "cudatoolkit >=11.3,<11.4" in found["pytorch"].depends
     assert conda_meta.python_version(found.values()) == "3.7"
-    peeked = conda_meta.peek_record(conda_meta.CondaRecord("pytorch", "1.10.0", "py3.7_cuda11.3_cudnn8.2.0_0",
+    peeked = conda_meta.peek_record(conda_records.CondaRecord("pytorch", "1.10.0", "py3.7_cuda11.3_cudnn8.2.0_0",
                                                            path=found["pytorch"].path))
     assert peeked.channel == "pytorch"  # from the head of a 1 MB file
 
@@ -417,7 +417,7 @@ def test_a_record_disagreeing_with_its_file_name_is_named(tmp_path):
     ("py3.6_cuda10.0.130_cudnn7.4.1_1", "cu100", "pytorch"), ("py37h6f2ec95_0", None, ""),
 ])
 def test_pytorch_build_strings(build, label, flavor):
-    parsed = conda_meta.parse_build(build)
+    parsed = conda_records.parse_build(build)
     assert (parsed.label, parsed.flavor) == (label, flavor)
 
 
@@ -428,7 +428,7 @@ def test_pytorch_build_strings(build, label, flavor):
     ("file:///tmp/chan/linux-64", "local:/tmp/chan"),
 ])
 def test_channel_names(value, name):
-    assert conda_meta.channel_name(value) == name
+    assert conda_records.channel_name(value) == name
 
 
 def test_pip_over_conda_double_installs_are_found(tmp_path):

@@ -53,8 +53,8 @@ from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
 from pinguard.fsutil import write_atomic_bytes
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor
-from pinguard.sources.conda_meta import (ANCHOR_FILE, META, PINNED, CondaRecord, is_conda_prefix, parse_build,
-                                         python_version, read_records)
+from pinguard.conda_records import CondaRecord, parse_build
+from pinguard.sources.conda_meta import ANCHOR_FILE, META, PINNED, is_conda_prefix, python_version, read_records
 
 __all__ = ["default_prefix", "is_conda_prefix", "plan_init", "apply", "undo", "describe", "CondaInitPlan"]
 

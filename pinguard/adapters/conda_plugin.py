@@ -136,10 +136,11 @@ class Environment:
     def __init__(self, prefix: str) -> None:
         from packaging.version import Version
 
+        from pinguard.conda_records import parse_build
         from pinguard.kb_cache import load_slim
         from pinguard.model import Anchor
-        from pinguard.sources.conda_meta import (CondaMetaError, parse_build, peek_record, python_version,
-                                                 read_anchor_file, scan_records)
+        from pinguard.sources.conda_meta import (CondaMetaError, peek_record, python_version, read_anchor_file,
+                                                 scan_records)
 
         self.prefix = prefix
         self.kb = load_slim()  # the judged part of the knowledge base, from a snapshot (pinguard/kb_cache.py)
@@ -394,7 +395,7 @@ def pre_solve(specs_to_add, specs_to_remove, prefix: str = "") -> None:
 
 def record_from_conda(obj):
     """A conda `PackageRecord` (or anything with name / version / build) -> CondaRecord."""
-    from pinguard.sources.conda_meta import CondaRecord, channel_name
+    from pinguard.conda_records import CondaRecord, channel_name
 
     if isinstance(obj, CondaRecord):
         return obj
