@@ -141,9 +141,9 @@ def test_a_failed_write_puts_every_file_back(tmp_path):
     (prefix / "etc" / "conda").write_text("a file where a directory must go")
     before = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
     state = install_state.State(str(prefix), ["numpy==1.19.5"])
-    changes = [install_state.Change(str(prefix / "pinguard-constraints.txt"), "constraints", b"numpy==1.19.5\n"),
-               install_state.Change(str(prefix / "pip.conf"), "pip.conf", b"[install]\nconstraint = x\n"),
-               install_state.Change(str(prefix / "etc" / "conda" / "activate.d" / "pinguard-uv.sh"), "conda", b"x")]
+    changes = [install_state.FileChange(str(prefix / "pinguard-constraints.txt"), "constraints", b"numpy==1.19.5\n"),
+               install_state.FileChange(str(prefix / "pip.conf"), "pip.conf", b"[install]\nconstraint = x\n"),
+               install_state.FileChange(str(prefix / "etc" / "conda" / "activate.d" / "pinguard-uv.sh"), "conda", b"x")]
     with pytest.raises(BadInput, match="cannot create"):
         install_state.Transaction(state, None).apply(changes)
     after = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}

@@ -11,7 +11,7 @@ transaction, so one state file and one `--undo` cover everything:
     if conda_env.is_conda_prefix(prefix):                        # has conda-meta/ (also without a Python of its own)
         extra = conda_env.init_changes(kb, prefix, anchors, python=python, build=cuda,
                                        constraints_file=install_state.constraints_path(prefix))
-        changes += [install_state.Change(path, role, data) for path, role, data in extra.changes]
+        changes += [install_state.FileChange(path, role, data) for path, role, data in extra.changes]
         notes += extra.notes
 
 `init_changes` raises BadInput / ImpossibleAnchor (one line) for an anchor conda calls differently (`pytorch==1.10.0`:

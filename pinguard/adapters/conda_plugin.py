@@ -130,7 +130,7 @@ class _Guard:
         return True
 
 
-class Environment:
+class AnchoredPrefix:
     """What the hooks need about an anchored prefix, read cheaply (see sources.conda_meta)."""
 
     def __init__(self, prefix: str) -> None:
@@ -189,7 +189,7 @@ class Environment:
 _ENVIRONMENTS = {}
 
 
-def environment(prefix: str) -> Environment:
+def environment(prefix: str) -> AnchoredPrefix:
     """The prefix read once per conda command: pre- and post-solve see the same records (nothing is linked between
     them); a change to conda-meta/ or to the anchor file is read anew."""
     try:
@@ -200,7 +200,7 @@ def environment(prefix: str) -> Environment:
     cached = _ENVIRONMENTS.get(prefix)
     if cached is not None and stamp is not None and cached[0] == stamp:
         return cached[1]
-    env = Environment(prefix)
+    env = AnchoredPrefix(prefix)
     _ENVIRONMENTS.clear()
     _ENVIRONMENTS[prefix] = (stamp, env)
     return env

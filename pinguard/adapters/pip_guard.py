@@ -41,7 +41,7 @@ from pinguard.engines.verdict import Verdict
 from pinguard.errors import BadInput, PinguardError
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor
-from pinguard.sources.environment import ISOLATED, Environment, read_environment
+from pinguard.sources.environment import ISOLATED, TargetEnvironment, read_environment
 from pinguard.specs import normalize
 
 EXIT_REFUSED = 1
@@ -59,9 +59,9 @@ class PipFailed(PinguardError):
 
 
 @dataclass
-class Context:
+class GuardContext:
     kb: KnowledgeBase
-    env: Environment
+    env: TargetEnvironment
     anchors: List[Anchor]
     build: Optional[str]
     state: Optional[install_state.State]
@@ -75,7 +75,7 @@ class Context:
         return installed_view(self.env.distributions, self.env.conda)
 
 
-def load_context(env: Environment, extra_anchors: Sequence[str]) -> Context:
+def load_context(env: TargetEnvironment, extra_anchors: Sequence[str]) -> GuardContext:
     state = install_state.read_state(env.prefix)
     found = install_state.read_bytes(env.pip_conf)
     if found is not None:  # pip would stop on it with a traceback-like report; say it in one line first
@@ -90,10 +90,10 @@ def load_context(env: Environment, extra_anchors: Sequence[str]) -> Context:
     build = normalize_build(state.cuda) if state and state.cuda else None
     notes = [] if texts else ["no anchor recorded in %s (run pinguard init ANCHOR); judging rules, conda "
                               "ownership and CUDA builds only" % install_state.state_path(env.prefix)]
-    return Context(kb_cache.load_slim(), env, anchors, build, state, notes)
+    return GuardContext(kb_cache.load_slim(), env, anchors, build, state, notes)
 
 
-def anchor_source(ctx: Context) -> str:
+def anchor_source(ctx: GuardContext) -> str:
     """Where an anchor comes from: pinguard.toml (init) or the command line (--anchor)."""
     if ctx.state is not None:
         return "%s (pinguard init %s)" % (install_state.state_path(ctx.env.prefix), " ".join(ctx.state.anchors))
@@ -130,7 +130,7 @@ class Guard:
                 print(line, file=self.out)
             self.out.flush()
 
-    def report(self, ctx: Optional[Context], outcome: Outcome) -> int:
+    def report(self, ctx: Optional[GuardContext], outcome: Outcome) -> int:
         if self.args.json:
             notes = (ctx.notes if ctx else [])
             print(json.dumps(verdict_json(outcome.verdict, outcome.items, outcome.method,
@@ -141,7 +141,7 @@ class Guard:
                   file=self.out)
         return outcome.code
 
-    def show(self, ctx: Context, verdict: Verdict, items: Sequence[PlanItem], method: str,
+    def show(self, ctx: GuardContext, verdict: Verdict, items: Sequence[PlanItem], method: str,
              rewrite: Optional[Rewrite]) -> None:
         self.say(verdict_lines(verdict, items, method, ctx.anchor_texts, "pip", self.args.dry_run, self.request,
                                rewrite if rewrite and rewrite.lines else None, anchor_source(ctx)))
@@ -175,7 +175,7 @@ class Guard:
             if hello is None or hello.get("type") != "env":
                 code = session.finish()
                 raise BadInput("%s could not start the pip session (exit %d)" % (interpreter, code))
-            env = Environment.from_probe(hello["env"])
+            env = TargetEnvironment.from_probe(hello["env"])
         else:
             env = read_environment(interpreter)
         try:
@@ -278,7 +278,7 @@ class Guard:
             for line in rewrite.lines:
                 handle.write("%s\n" % line)
 
-    def _pip_failed(self, ctx: Context, method: str, code: int, installed: bool,
+    def _pip_failed(self, ctx: GuardContext, method: str, code: int, installed: bool,
                     verdict: Optional[Verdict] = None, items: Sequence[PlanItem] = ()) -> int:
         code = code or 1
         message = ("pip failed while installing the judged plan (exit %d); see its messages above" % code
@@ -289,7 +289,7 @@ class Guard:
         return code
 
     # -- fallbacks ----------------------------------------------------------------------------------------
-    def _requested(self, ctx: Context, verdict: Verdict) -> int:
+    def _requested(self, ctx: GuardContext, verdict: Verdict) -> int:
         self.show(ctx, verdict, [], "requested", None)
         if self.args.dry_run:
             return self.report(ctx, Outcome(0, "requested", verdict))
@@ -300,7 +300,7 @@ class Guard:
             return self._pip_failed(ctx, "requested", process.returncode, installed=True, verdict=verdict)
         return self.report(ctx, Outcome(0, "requested", verdict, [], True))
 
-    def _report_plan(self, env: Environment, extra: Sequence[str]):
+    def _report_plan(self, env: TargetEnvironment, extra: Sequence[str]):
         with tempfile.TemporaryDirectory(prefix="pinguard-report-") as directory:
             path = os.path.join(directory, "report.json")
             process = subprocess.run(
@@ -323,7 +323,7 @@ class Guard:
                                   bool((info.get("dir_info") or {}).get("editable"))))
         return items
 
-    def _report_install(self, env: Environment, items: Sequence[PlanItem], extra: Sequence[str]) -> int:
+    def _report_install(self, env: TargetEnvironment, items: Sequence[PlanItem], extra: Sequence[str]) -> int:
         pins = ["%s==%s" % (i.name, i.version) for i in items if not i.direct and i.version]
         process = subprocess.run([env.executable, ISOLATED, "-m", "pip", "install", "--no-deps"] + list(self.args.tool_args)
                                  + list(extra) + pins, env=target_env(args=self.args.tool_args),
@@ -341,7 +341,7 @@ def pip_install(guard: GuardArgs, started=None) -> int:
 def hook_judge(prefix: str, text: str) -> Dict[str, Any]:
     try:
         message = json.loads(text)
-        env = Environment.from_probe(message["env"])
+        env = TargetEnvironment.from_probe(message["env"])
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput("the hook sent an unreadable plan (%s)" % exc)
     if os.path.realpath(env.prefix) != os.path.realpath(prefix):

@@ -29,7 +29,7 @@ from pinguard.engines.family import normalize_build
 from pinguard.engines.generate import generate
 from pinguard.errors import BadInput
 from pinguard.model import Anchor
-from pinguard.sources.environment import Environment, pip_config_values, read_environment, read_prefix
+from pinguard.sources.environment import TargetEnvironment, pip_config_values, read_environment, read_prefix
 
 BUILD_CONSTRAINT_SINCE = Version("26.2")  # pip stopped applying -c/PIP_CONSTRAINT to build environments
 HOOK_SINCE = Version("20.3")
@@ -38,7 +38,7 @@ SITE_CONFIG_SINCE = Version("19.3")  # older pip reads sys.prefix/pip.conf only 
 
 @dataclass
 class InitResult:
-    env: Environment
+    env: TargetEnvironment
     state: install_state.State
     written: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
@@ -56,14 +56,14 @@ def _text(path: str) -> Optional[str]:
         raise BadInput("%s is not UTF-8 text; fix it or remove it" % path)
 
 
-def target(python: Optional[str], prefix: Optional[str]) -> Environment:
+def target(python: Optional[str], prefix: Optional[str]) -> TargetEnvironment:
     """--python PATH (an interpreter) or --prefix PATH (an environment); default: the one pinguard runs in."""
     if python and prefix:
         raise BadInput("give --python or --prefix, not both")
     return read_prefix(prefix) if prefix else read_environment(python)
 
 
-def _conda_pip_pins(kb, text: str, env: Environment) -> str:
+def _conda_pip_pins(kb, text: str, env: TargetEnvironment) -> str:
     """For packages conda installed without a build label (pip sees conda's torch as plain 1.10.0), drop the
     `+label` from their pins: a labelled pin would make pip replace conda's package with a wheel."""
     from pinguard.specs import normalize
@@ -96,12 +96,12 @@ def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str]
         return _init(env, anchor_texts, cuda, with_hook, projects)
 
 
-def _require_writable(env: Environment) -> None:
+def _require_writable(env: TargetEnvironment) -> None:
     if not env.writable and not os.access(env.prefix, os.W_OK):
         raise BadInput("cannot write to %s (the environment's prefix); run as its owner" % env.prefix)
 
 
-def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], with_hook: bool,
+def _init(env: TargetEnvironment, anchor_texts: Sequence[str], cuda: Optional[str], with_hook: bool,
           projects: Sequence[str]) -> InitResult:
     previous = install_state.read_state(env.prefix)
     previous_bytes = install_state.read_bytes(install_state.state_path(env.prefix))
@@ -127,13 +127,13 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
         if path not in state.projects:
             state.projects.append(path)
     result = InitResult(env, state, constraints=len(generated.constraints), dropped=list(generated.dropped))
-    changes: List[install_state.Change] = []
+    changes: List[install_state.FileChange] = []
 
     constraints_file = install_state.constraints_path(env.prefix)
     pip_text = render(kb, generated, "pip")
     if env.is_conda:
         pip_text = _conda_pip_pins(kb, pip_text, env)
-    changes.append(install_state.Change(constraints_file, "constraints", pip_text.encode("utf-8"), 0o644))
+    changes.append(install_state.FileChange(constraints_file, "constraints", pip_text.encode("utf-8"), 0o644))
 
     conf = env.pip_conf
     current = _text(conf)
@@ -149,7 +149,7 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
     build_constraint = env.pip_version is not None and env.pip_version >= BUILD_CONSTRAINT_SINCE
     ours = pip_config.config_file_value(constraints_file)
     merged = pip_config.merge(current, conf, ours, values, build_constraint)
-    changes.append(install_state.Change(conf, "pip.conf", merged.encode("utf-8")))
+    changes.append(install_state.FileChange(conf, "pip.conf", merged.encode("utf-8")))
     if build_constraint:
         result.notes.append("pip %s: build-constraint set too (pip 26.2+ keeps -c out of build environments); pip "
                             "refuses it with --no-build-isolation: run those as PIP_BUILD_CONSTRAINT=' ' pip install "
@@ -158,7 +158,7 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
     script = activate.activate_script(env.prefix)
     if script is not None:
         text, restores = activate.with_uv_constraint(_text(script) or "", constraints_file)
-        changes.append(install_state.Change(script, "activate", text.encode("utf-8")))
+        changes.append(install_state.FileChange(script, "activate", text.encode("utf-8")))
         if not restores:
             result.notes.append("%s has no deactivate function pinguard recognizes: UV_CONSTRAINT stays set after "
                                 "deactivate" % script)
@@ -167,11 +167,11 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
 
         extra = conda_env.init_changes(kb, env.prefix, anchors, python=env.python, build=build,
                                        constraints_file=constraints_file)
-        changes.extend(install_state.Change(path, role, data) for path, role, data in extra.changes)
+        changes.extend(install_state.FileChange(path, role, data) for path, role, data in extra.changes)
         result.notes.extend(extra.notes)
         on, off = activate.conda_scripts(env.prefix)
-        changes.append(install_state.Change(on, "conda-activate", activate.conda_activate(constraints_file).encode()))
-        changes.append(install_state.Change(off, "conda-deactivate", activate.conda_deactivate().encode()))
+        changes.append(install_state.FileChange(on, "conda-activate", activate.conda_activate(constraints_file).encode()))
+        changes.append(install_state.FileChange(off, "conda-deactivate", activate.conda_deactivate().encode()))
     if script is None and not env.is_conda:
         result.notes.append("no activate script in %s: for uv, export UV_CONSTRAINT=%s" % (env.prefix,
                                                                                            constraints_file))
@@ -182,7 +182,7 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
         pyproject = _text(os.path.join(project, "pyproject.toml"))
         text = uv_config.merge(_text(path), path, [c.requirement for c in generated.constraints], generated.index,
                                pyproject, label)
-        changes.append(install_state.Change(path, "uv.toml", text.encode("utf-8")))
+        changes.append(install_state.FileChange(path, "uv.toml", text.encode("utf-8")))
 
     if state.hook:
         if env.pip_version is None or env.pip_version < HOOK_SINCE:
@@ -193,9 +193,9 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
                                 "warns if it cannot attach" % ((env.pip,) + hook.pip_patch.SUPPORTED_PIP[1]))
         if not env.purelib or not os.path.isdir(env.purelib):
             raise BadInput("cannot find the site-packages directory of %s" % env.prefix)
-        changes.append(install_state.Change(hook.hook_path(env.prefix), "hook",
+        changes.append(install_state.FileChange(hook.hook_path(env.prefix), "hook",
                                             hook.hook_text(env.prefix).encode("utf-8")))
-        changes.append(install_state.Change(hook.pth_path(env.purelib), "hook-pth",
+        changes.append(install_state.FileChange(hook.pth_path(env.purelib), "hook-pth",
                                             hook.pth_text(env.prefix, hook.pth_path(env.purelib)).encode("utf-8")))
     result.written = install_state.Transaction(state, previous_bytes).apply(changes)
     return result
