@@ -18,7 +18,6 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from pinguard.errors import BadInput
 
 MARK = "# pinguard: the next key is managed by `pinguard init` (`pinguard init --undo` restores this file)"
-KEYS = ("constraint", "build-constraint")
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$")
 _KEY = re.compile(r"^(?P<key>[A-Za-z0-9_.-]+)\s*[=:]")
 

@@ -47,7 +47,6 @@ from pinguard.specs import normalize
 EXIT_REFUSED = 1
 MAX_ROUNDS = 3
 REPORT_SINCE = Version("22.2")
-SESSION_SINCE = Version("20.3")
 
 
 class PipFailed(PinguardError):

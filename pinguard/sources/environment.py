@@ -47,8 +47,6 @@ class TargetEnvironment:
     conda: Optional[Dict[str, str]]  # conda-meta records (name -> version), None when not a conda prefix
     torch: Optional[Dict[str, Any]]
     writable: bool
-    site_dirs: List[str] = field(default_factory=list)
-    externally_managed: bool = False
     pip_conf: str = ""
     purelib: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -60,8 +58,6 @@ class TargetEnvironment:
                        version=list(data["version"]), pip=data.get("pip"),
                        distributions=list(data.get("distributions") or []), conda=data.get("conda"),
                        torch=data.get("torch"), writable=bool(data.get("writable")),
-                       site_dirs=list(data.get("site_dirs") or []),
-                       externally_managed=bool(data.get("externally_managed")),
                        pip_conf=data.get("pip_conf") or os.path.join(data["prefix"], "pip.conf"),
                        purelib=data.get("purelib") or "", raw=data)
         except (KeyError, TypeError) as exc:
