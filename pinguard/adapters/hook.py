@@ -7,7 +7,7 @@
 - `<prefix>/pinguard-hook.py`: the hook itself (hook_runtime.py with the probe and the pip seam), read and
   executed (never imported, so no bytecode file is written) only when pip imports its resolver.
 
-Supported pip: 20.3 to 26.3 (pip_patch.SUPPORTED_PIP), each release line tested in tests/test_hook.py.
+Supported pip: pip_versions.SUPPORTED_PIP, each release line tested in tests/test_hook.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 import sys
 from typing import List
 
-from pinguard.adapters import pip_patch
+from pinguard.adapters import pip_versions
 from pinguard.sources.environment import ISOLATED, probe_source
 
 PTH_NAME = "pinguard-hook.pth"
@@ -134,5 +134,4 @@ def hook_text(prefix: str) -> str:
 
 
 def supported(pip_version: str) -> bool:
-    version = pip_patch.pip_version_tuple(pip_version)
-    return pip_patch.SUPPORTED_PIP[0] <= version <= pip_patch.SUPPORTED_PIP[1]
+    return pip_versions.supported_pip(pip_version)

@@ -1,14 +1,14 @@
 """`pinguard pip install ARGS...`: resolve, judge, then install exactly the plan that was judged.
 
-Three ways to get pip's plan, chosen by the environment's pip:
+Three ways to get pip's plan, chosen by the environment's pip (the releases are pip_versions.py's):
 
-- session (pip 20.3+, the default): pip runs once, in the target interpreter, with the resolver seam of
+- session (pip RESOLVER_SEAM_SINCE+, the default): pip runs once, in the target interpreter, with the resolver seam of
   pip_patch.py. When its resolver has a plan, the child sends it over a pipe and waits; pinguard judges it and
   answers "install" (pip goes on with that very RequirementSet) or "stop" (pip installs nothing and exits 0).
   One resolution, no second one that could differ, and the cost over plain pip is pinguard's own start-up;
-- report (pip 22.2+, when the seam is missing in a future pip): `pip install --dry-run --report`, then the
+- report (pip REPORT_SINCE+, when the seam is missing in a future pip): `pip install --dry-run --report`, then the
   judged plan installed with `--no-deps` and every resolved version pinned;
-- requested (pip < 20.3): only the requirements named on the command line are judged, then pip runs as usual,
+- requested (an older pip): only the requirements named on the command line are judged, then pip runs as usual,
   held by the constraints init wrote to pip.conf.
 
 Before anything is resolved, the requirements named on the command line are judged (`guard.prejudge`): an exact
@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 from packaging.version import Version
 
 from pinguard import kb_cache
-from pinguard.adapters import install_state
+from pinguard.adapters import install_state, pip_versions
 from pinguard.adapters.guard_output import refusal_summary, verdict_json, verdict_lines
 from pinguard.adapters.pip_args import GuardArgs, requested
 from pinguard.adapters.pip_session import Session, preflight, target_env
@@ -46,7 +46,7 @@ from pinguard.specs import normalize
 
 EXIT_REFUSED = 1
 MAX_ROUNDS = 3
-REPORT_SINCE = Version("22.2")
+REPORT_SINCE = Version(pip_versions.REPORT_SINCE)
 
 
 class PipFailed(PinguardError):
@@ -200,7 +200,7 @@ class Guard:
             raise BadInput("pip is not installed in %s; install it with %s -m ensurepip" % (
                 env.prefix, env.executable))
         if method == "report" and (env.pip_version is None or env.pip_version < REPORT_SINCE):
-            raise BadInput("pip %s has no --dry-run --report (pip 22.2+)" % env.pip)
+            raise BadInput("pip %s has no --dry-run --report (pip %s+)" % (env.pip, pip_versions.REPORT_SINCE))
         installed = ctx.installed()
         early = prejudge(ctx.kb, installed, self.requirements, ctx.anchors, env.python)
         if not early.allowed:

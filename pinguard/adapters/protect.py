@@ -22,7 +22,7 @@ from typing import List, Optional, Sequence
 from packaging.version import Version
 
 from pinguard import kb as kb_module
-from pinguard.adapters import activate, hook, install_state, pip_config, uv_config
+from pinguard.adapters import activate, hook, install_state, pip_config, pip_versions, uv_config
 from pinguard.adapters.env_lock import environment_lock
 from pinguard.adapters.formats import render
 from pinguard.engines.family import normalize_build
@@ -31,9 +31,9 @@ from pinguard.errors import BadInput
 from pinguard.model import Anchor
 from pinguard.sources.environment import TargetEnvironment, pip_config_values, read_environment, read_prefix
 
-BUILD_CONSTRAINT_SINCE = Version("26.2")  # pip stopped applying -c/PIP_CONSTRAINT to build environments
-HOOK_SINCE = Version("20.3")
-SITE_CONFIG_SINCE = Version("19.3")  # older pip reads sys.prefix/pip.conf only in virtual environments
+BUILD_CONSTRAINT_SINCE = Version(pip_versions.BUILD_CONSTRAINT_SINCE)
+HOOK_SINCE = Version(pip_versions.RESOLVER_SEAM_SINCE)
+SITE_CONFIG_SINCE = Version(pip_versions.SITE_CONFIG_SINCE)
 
 
 @dataclass
@@ -190,7 +190,7 @@ def _init(env: TargetEnvironment, anchor_texts: Sequence[str], cuda: Optional[st
                                                                               env.pip or "no pip"))
         if not hook.supported(env.pip or ""):
             result.notes.append("pip %s is newer than the releases the hook was tested with (up to %d.%d); it "
-                                "warns if it cannot attach" % ((env.pip,) + hook.pip_patch.SUPPORTED_PIP[1]))
+                                "warns if it cannot attach" % ((env.pip,) + pip_versions.SUPPORTED_PIP[1]))
         if not env.purelib or not os.path.isdir(env.purelib):
             raise BadInput("cannot find the site-packages directory of %s" % env.prefix)
         changes.append(install_state.FileChange(hook.hook_path(env.prefix), "hook",
