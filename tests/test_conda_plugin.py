@@ -17,10 +17,10 @@ import sys
 import pytest
 
 from pinguard import conda_records, kb as kb_module
-from pinguard.adapters import conda_env, conda_plugin
+from pinguard.adapters import conda_plugin
 from pinguard.adapters.conda_plugin import PinguardRefusal, post_solve, pre_solve
+from pinguard.adapters.protect import init
 from pinguard.conda_spec import parse_matchspec
-from pinguard.model import Anchor
 from pinguard.sources import conda_meta
 from tests.conda_fixtures import BASE_ENV, PYTORCH_DIST, Record, Spec, make_env, record_json, records, \
     write_anchor, write_record
@@ -39,10 +39,9 @@ def isolated(monkeypatch, tmp_path):
 
 
 def protect(prefix, anchors=ANCHORS, table=True):
-    """`pinguard init ANCHORS --prefix PREFIX` (standalone), or only the recorded anchors (table=False)."""
+    """`pinguard init ANCHORS --prefix PREFIX`, or only the recorded anchors (table=False)."""
     if table:
-        plan = conda_env.plan_init(kb_module.load(), prefix, [Anchor.parse(a) for a in anchors])
-        conda_env.apply(plan)
+        init(anchors, None, None, False, [], prefix=prefix)
         assert os.path.exists(os.path.join(prefix, conda_plugin.GUARD_FILE))
     else:
         write_anchor(prefix, anchors)
@@ -313,7 +312,7 @@ def test_an_anchor_in_condas_name_is_read_as_the_pypi_name_with_a_warning(tmp_pa
 def test_init_refuses_an_anchor_in_condas_name(tmp_path):
     prefix = make_env(str(tmp_path / "env"))
     with pytest.raises(Exception) as info:
-        conda_env.plan_init(kb_module.load(), prefix, [Anchor.parse("pytorch==1.10.0")])
+        init(["pytorch==1.10.0"], None, None, False, [], prefix=prefix)
     assert str(info.value) == ("anchor pytorch==1.10.0 names conda's package pytorch; pinguard anchors use PyPI "
                                "names: torch==1.10.0")
 

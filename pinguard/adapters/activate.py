@@ -1,9 +1,7 @@
 """uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it does read UV_CONSTRAINT. pinguard sets it when
-the environment is activated and restores it on `deactivate`:
-
-- a virtual environment's `bin/activate` (sh, bash, zsh) gets two marked blocks: one at the top of `deactivate`
-  (restore the previous UV_CONSTRAINT) and one at the end (save it, then append pinguard's file);
-- a conda prefix gets `etc/conda/activate.d/pinguard-uv.sh` and `etc/conda/deactivate.d/pinguard-uv.sh`.
+the environment is activated and restores it on `deactivate`: a virtual environment's `bin/activate` (sh, bash, zsh)
+gets two marked blocks, one at the top of `deactivate` (restore the previous UV_CONSTRAINT) and one at the end (save
+it, then append pinguard's file). (A conda environment gets activate.d scripts instead: adapters/conda_env.py.)
 
 Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone. Pure text functions; the caller
 writes the files.
@@ -43,31 +41,9 @@ export UV_CONSTRAINT
 {end}
 """
 
-CONDA_ACTIVATE = """\
-# pinguard: uv obeys this environment's constraints (pinguard init --undo removes this file)
-export _PINGUARD_OLD_UV_CONSTRAINT="${{UV_CONSTRAINT:-}}"
-export UV_CONSTRAINT="${{UV_CONSTRAINT:+${{UV_CONSTRAINT}} }}"{path}
-"""
-
-CONDA_DEACTIVATE = """\
-# pinguard: restore UV_CONSTRAINT (pinguard init --undo removes this file)
-if [ -n "${_PINGUARD_OLD_UV_CONSTRAINT:-}" ] ; then
-    export UV_CONSTRAINT="${_PINGUARD_OLD_UV_CONSTRAINT}"
-else
-    unset UV_CONSTRAINT
-fi
-unset _PINGUARD_OLD_UV_CONSTRAINT
-"""
-
-
 def activate_script(prefix: str) -> Optional[str]:
     path = os.path.join(prefix, "bin", "activate")
     return path if os.path.isfile(path) else None
-
-
-def conda_scripts(prefix: str) -> Tuple[str, str]:
-    return (os.path.join(prefix, "etc", "conda", "activate.d", "pinguard-uv.sh"),
-            os.path.join(prefix, "etc", "conda", "deactivate.d", "pinguard-uv.sh"))
 
 
 def strip_blocks(text: str) -> str:
@@ -98,11 +74,3 @@ def with_uv_constraint(text: str, constraints: str) -> Tuple[str, bool]:
     if base and not base.endswith("\n"):
         base += "\n"
     return base + SET.format(begin=BEGIN, end=END, path=shlex.quote(constraints)), restores
-
-
-def conda_activate(constraints: str) -> str:
-    return CONDA_ACTIVATE.format(path=shlex.quote(constraints))
-
-
-def conda_deactivate() -> str:
-    return CONDA_DEACTIVATE

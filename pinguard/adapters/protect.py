@@ -165,13 +165,10 @@ def _init(env: TargetEnvironment, anchor_texts: Sequence[str], cuda: Optional[st
     if env.is_conda:
         from pinguard.adapters import conda_env
 
-        extra = conda_env.init_changes(kb, env.prefix, anchors, python=env.python, build=build,
-                                       constraints_file=constraints_file)
-        changes.extend(install_state.FileChange(path, role, data) for path, role, data in extra.changes)
-        result.notes.extend(extra.notes)
-        on, off = activate.conda_scripts(env.prefix)
-        changes.append(install_state.FileChange(on, "conda-activate", activate.conda_activate(constraints_file).encode()))
-        changes.append(install_state.FileChange(off, "conda-deactivate", activate.conda_deactivate().encode()))
+        conda_changes, conda_notes = conda_env.init_changes(kb, env.prefix, anchors, env.python, build,
+                                                            constraints_file)
+        changes.extend(conda_changes)
+        result.notes.extend(conda_notes)
     if script is None and not env.is_conda:
         result.notes.append("no activate script in %s: for uv, export UV_CONSTRAINT=%s" % (env.prefix,
                                                                                            constraints_file))
