@@ -1,10 +1,10 @@
-"""uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it does read UV_CONSTRAINT. pinguard sets it when
-the environment is activated and restores it on `deactivate`: a virtual environment's `bin/activate` (sh, bash, zsh)
-gets two marked blocks, one at the top of `deactivate` (restore the previous UV_CONSTRAINT) and one at the end (save
-it, then append pinguard's file). (A conda environment gets activate.d scripts instead: adapters/conda_env.py.)
+"""The activate frontend (adapters/frontend.py): uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it
+does read UV_CONSTRAINT. pinguard sets it when the environment is activated and restores it on `deactivate`: a
+virtual environment's `bin/activate` (sh, bash, zsh) gets two marked blocks, one at the top of `deactivate` (restore
+the previous UV_CONSTRAINT) and one at the end (save it, then append pinguard's file). (A conda environment gets
+activate.d scripts instead: adapters/conda_env.py.)
 
-Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone. Pure text functions; the caller
-writes the files.
+Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import os
 import re
 import shlex
 from typing import Optional, Tuple
+
+from pinguard.adapters.frontend import Frontend, InitTarget, Planned, read_text
+from pinguard.adapters.install_state import FileChange
 
 BEGIN = "# >>> pinguard: uv obeys this environment's constraints (pinguard init --undo removes this) >>>"
 END = "# <<< pinguard <<<"
@@ -74,3 +77,24 @@ def with_uv_constraint(text: str, constraints: str) -> Tuple[str, bool]:
     if base and not base.endswith("\n"):
         base += "\n"
     return base + SET.format(begin=BEGIN, end=END, path=shlex.quote(constraints)), restores
+
+
+class ActivateFrontend(Frontend):
+    name = "activate"
+
+    def plan(self, target: InitTarget) -> Planned:
+        env, planned = target.env, Planned()
+        script = activate_script(env.prefix)
+        if script is not None:
+            text, restores = with_uv_constraint(read_text(script) or "", target.constraints_file)
+            planned.changes.append(FileChange(script, "activate", text.encode("utf-8")))
+            if not restores:
+                planned.notes.append("%s has no deactivate function pinguard recognizes: UV_CONSTRAINT stays set "
+                                     "after deactivate" % script)
+        elif not env.is_conda:  # a conda environment gets its activate.d scripts (conda_env.py)
+            planned.notes.append("no activate script in %s: for uv, export UV_CONSTRAINT=%s" % (
+                env.prefix, target.constraints_file))
+        return planned
+
+
+FRONTEND = ActivateFrontend()

@@ -1,8 +1,9 @@
-"""The conda half of `pinguard init ANCHOR... --prefix PATH`: the files init writes into a conda environment.
+"""The conda frontend (adapters/frontend.py): the files `pinguard init` writes into a conda environment.
 
 `pinguard init` (adapters/protect.py) owns `<prefix>/pinguard.toml` (the anchors and a byte-exact backup of every
-file it changes), the constraints file and pip.conf; for a conda environment `init_changes` adds this module's files
-to the same transaction, so one state file and one `--undo` cover everything. It raises BadInput /
+file it changes) and the constraints file, the other frontends pip.conf and the rest; for a conda environment this
+frontend adds its files (`init_changes`) to the same transaction, so one state file and one `--undo` cover
+everything. It raises BadInput /
 ImpossibleAnchor (one line) for an anchor conda calls differently (`pytorch==1.10.0`: "pinguard anchors use PyPI
 names: torch==1.10.0") or one the installed records contradict.
 
@@ -30,6 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from packaging.version import InvalidVersion, Version
 
+from pinguard.adapters.frontend import Frontend, InitTarget, Planned
 from pinguard.adapters.install_state import FileChange
 from pinguard.conda_records import CondaRecord, parse_build
 from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
@@ -128,6 +130,21 @@ def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], pyth
                FileChange(on, "conda-activate", CONDA_ACTIVATE.format(path=shlex.quote(constraints_file)).encode()),
                FileChange(off, "conda-deactivate", CONDA_DEACTIVATE.encode())]
     return changes, notes
+
+
+class CondaFrontend(Frontend):
+    name = "conda"
+
+    def plan(self, target: InitTarget) -> Planned:
+        env = target.env
+        if not env.is_conda:
+            return Planned()
+        changes, notes = init_changes(target.kb, env.prefix, target.anchors, env.python, target.build,
+                                      target.constraints_file)
+        return Planned(changes, notes)
+
+
+FRONTEND = CondaFrontend()
 
 
 def activation_scripts(prefix: str) -> Tuple[str, str]:
