@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 from packaging.version import Version
 
@@ -169,6 +169,21 @@ class Guard:
                 pass
 
     def _run(self, interpreter: str, forced: Optional[str], session: Optional[Session]) -> int:
+        ctx = self._context(interpreter, session)
+        method, session = self._method(ctx, forced, session)
+        installed = ctx.installed()
+        early = prejudge(ctx.kb, installed, self.requirements, ctx.anchors, ctx.env.python)
+        if not early.allowed:
+            if session is not None:
+                session.finish("stop")
+            self.show(ctx, early, [], "prejudge", None)
+            return self.report(ctx, Outcome(EXIT_REFUSED, "prejudge", early))
+        if method == "requested":
+            return self._requested(ctx, early)
+        return self._judge_rounds(ctx, interpreter, method, session, installed)
+
+    def _context(self, interpreter: str, session: Optional[Session]) -> GuardContext:
+        """The environment (the session's first message, else a probe) with its anchors and knowledge."""
         if session is not None:
             hello = session.receive()  # first: a large environment's probe would block the child's pipe
             if hello is None or hello.get("type") != "env":
@@ -178,11 +193,16 @@ class Guard:
         else:
             env = read_environment(interpreter)
         try:
-            ctx = load_context(env, self.args.anchors)
+            return load_context(env, self.args.anchors)
         except BaseException:
             if session is not None:
                 session.finish("stop")
             raise
+
+    def _method(self, ctx: GuardContext, forced: Optional[str],
+                session: Optional[Session]) -> Tuple[str, Optional[Session]]:
+        """How pip's plan is obtained (see the module docstring), and the session when that is the way."""
+        env = ctx.env
         method = forced or "session"
         if session is not None:
             ready = session.receive()
@@ -201,65 +221,28 @@ class Guard:
                 env.prefix, env.executable))
         if method == "report" and (env.pip_version is None or env.pip_version < REPORT_SINCE):
             raise BadInput("pip %s has no --dry-run --report (pip %s+)" % (env.pip, pip_versions.REPORT_SINCE))
-        installed = ctx.installed()
-        early = prejudge(ctx.kb, installed, self.requirements, ctx.anchors, env.python)
-        if not early.allowed:
-            if session is not None:
-                session.finish("stop")
-            self.show(ctx, early, [], "prejudge", None)
-            return self.report(ctx, Outcome(EXIT_REFUSED, "prejudge", early))
-        if method == "requested":
-            return self._requested(ctx, early)
+        return method, session
+
+    def _judge_rounds(self, ctx: GuardContext, interpreter: str, method: str, session: Optional[Session],
+                      installed) -> int:
+        """Plan, judge, install; with --rewrite a refused plan becomes constraints and pip plans again."""
         rewrite: Optional[Rewrite] = None
         for round_ in range(MAX_ROUNDS + 1):
             extra = ["-c", self.temporary] if self.temporary else []
-            if method == "session":
-                if session is None:
-                    session = Session(interpreter, list(self.args.tool_args) + extra, self.args.json)
-                    if (session.receive() or {}).get("type") != "env" or (
-                            session.receive() or {}).get("type") != "ready":
-                        code = session.finish()
-                        raise PipFailed("pip could not start (exit %d)" % code, code or 1)
-                session.send("go")
-                message = session.receive()
-                if message is None or message.get("type") != "plan":
-                    code = session.finish()
-                    if message is not None and message.get("type") == "done":
-                        code = int(message.get("code", code))
-                    if code == 0:  # pip ended without resolving anything (--help, say)
-                        return self.report(ctx, Outcome(0, method))
-                    return self._pip_failed(ctx, method, code, installed=False)
-                items = plan_items(message.get("plan") or [])
-            else:
-                items_or_code = self._report_plan(env, extra)
-                if isinstance(items_or_code, int):
-                    return self._pip_failed(ctx, method, items_or_code, installed=False)
-                items = items_or_code
-            verdict = judge_plan(ctx.kb, installed, items, ctx.anchors, env.python)
+            session, planned = self._pip_plan(ctx, interpreter, method, session, extra)
+            if isinstance(planned, int):
+                return planned  # pip ended without a plan
+            items = planned
+            verdict = judge_plan(ctx.kb, installed, items, ctx.anchors, ctx.env.python)
             if verdict.allowed:
-                self.show(ctx, verdict, items, method, rewrite)
-                if self.args.dry_run or not items:
-                    if session is not None:
-                        session.finish("stop")
-                    return self.report(ctx, Outcome(0, method, verdict, items, False, rewrite))
-                if session is not None:
-                    session.send("install")
-                    done = session.receive()
-                    code = session.finish()
-                    if done is not None and done.get("type") == "done":
-                        code = int(done.get("code", code))
-                else:
-                    code = self._report_install(env, items, extra)
-                if code != 0:
-                    return self._pip_failed(ctx, method, code, installed=True, verdict=verdict, items=items)
-                return self.report(ctx, Outcome(0, method, verdict, items, True, rewrite))
+                return self._install_judged(ctx, method, session, verdict, items, rewrite, extra)
             if session is not None:
                 session.finish("stop")
                 session = None
             if not self.args.rewrite or round_ == MAX_ROUNDS:
                 self.show(ctx, verdict, items, method, rewrite)
                 return self.report(ctx, Outcome(EXIT_REFUSED, method, verdict, items, False, rewrite))
-            rewrite, added = rewrite_constraints(ctx.kb, installed, ctx.anchors, verdict, env.python, ctx.build,
+            rewrite, added = rewrite_constraints(ctx.kb, installed, ctx.anchors, verdict, ctx.env.python, ctx.build,
                                                  previous=rewrite)
             if not added:
                 self.show(ctx, verdict, items, method, rewrite)
@@ -267,6 +250,50 @@ class Guard:
                 return self.report(ctx, Outcome(EXIT_REFUSED, method, verdict, items, False, rewrite))
             self._write_rewrite(rewrite)
         raise AssertionError("unreachable")
+
+    def _pip_plan(self, ctx: GuardContext, interpreter: str, method: str, session: Optional[Session],
+                  extra: Sequence[str]) -> Tuple[Optional[Session], Union[List[PlanItem], int]]:
+        """(the session, pip's plan), or (the session, the exit code) when pip ended without one."""
+        if method != "session":
+            items = self._report_plan(ctx.env, extra)
+            if isinstance(items, int):
+                return session, self._pip_failed(ctx, method, items, installed=False)
+            return session, items
+        if session is None:  # a --rewrite round: pip plans again, with the new constraints
+            session = Session(interpreter, list(self.args.tool_args) + list(extra), self.args.json)
+            if (session.receive() or {}).get("type") != "env" or (session.receive() or {}).get("type") != "ready":
+                code = session.finish()
+                raise PipFailed("pip could not start (exit %d)" % code, code or 1)
+        session.send("go")
+        message = session.receive()
+        if message is None or message.get("type") != "plan":
+            code = session.finish()
+            if message is not None and message.get("type") == "done":
+                code = int(message.get("code", code))
+            if code == 0:  # pip ended without resolving anything (--help, say)
+                return session, self.report(ctx, Outcome(0, method))
+            return session, self._pip_failed(ctx, method, code, installed=False)
+        return session, plan_items(message.get("plan") or [])
+
+    def _install_judged(self, ctx: GuardContext, method: str, session: Optional[Session], verdict: Verdict,
+                        items: List[PlanItem], rewrite: Optional[Rewrite], extra: Sequence[str]) -> int:
+        """Install the plan that was judged allowed (with --dry-run, or nothing to install, only say it)."""
+        self.show(ctx, verdict, items, method, rewrite)
+        if self.args.dry_run or not items:
+            if session is not None:
+                session.finish("stop")
+            return self.report(ctx, Outcome(0, method, verdict, items, False, rewrite))
+        if session is not None:
+            session.send("install")
+            done = session.receive()
+            code = session.finish()
+            if done is not None and done.get("type") == "done":
+                code = int(done.get("code", code))
+        else:
+            code = self._report_install(ctx.env, items, extra)
+        if code != 0:
+            return self._pip_failed(ctx, method, code, installed=True, verdict=verdict, items=items)
+        return self.report(ctx, Outcome(0, method, verdict, items, True, rewrite))
 
     def _write_rewrite(self, rewrite: Rewrite) -> None:
         if self.temporary is None:
