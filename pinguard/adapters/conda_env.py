@@ -3,9 +3,8 @@
 `pinguard init` (adapters/protect.py) owns `<prefix>/pinguard.toml` (the anchors and a byte-exact backup of every
 file it changes) and the constraints file, the other frontends pip.conf and the rest; for a conda environment this
 frontend adds its files (`init_changes`) to the same transaction, so one state file and one `--undo` cover
-everything. It raises BadInput /
-ImpossibleAnchor (one line) for an anchor conda calls differently (`pytorch==1.10.0`: "pinguard anchors use PyPI
-names: torch==1.10.0") or one the installed records contradict.
+everything. It raises BadInput / ImpossibleAnchor (one line) for an anchor conda calls differently
+(`pytorch==1.10.0`: "pinguard anchors use PyPI names: torch==1.10.0") or one the installed records contradict.
 
 Files (undo restores each one's previous bytes, or its absence):
 - `<prefix>/conda-meta/pinned`: the anchor's constraints as MatchSpec lines with conda's names, in a block between
@@ -110,7 +109,7 @@ def _check_anchors(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[s
 
 
 def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], python: Optional[Version],
-                 build: Optional[str], constraints_file: str) -> Tuple[List[FileChange], List[str]]:
+                 build: Optional[str], constraints_file: str) -> Planned:
     """The conda files of `pinguard init`'s transaction (roles: conda-pinned, conda-guard, conda-activate,
     conda-deactivate) and notes for the user, computed without writing anything (see the module docstring)."""
     prefix = os.path.abspath(prefix)
@@ -129,7 +128,7 @@ def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], pyth
                           _guard_file(kb, anchors, records, python).encode("utf-8")),
                FileChange(on, "conda-activate", CONDA_ACTIVATE.format(path=shlex.quote(constraints_file)).encode()),
                FileChange(off, "conda-deactivate", CONDA_DEACTIVATE.encode())]
-    return changes, notes
+    return Planned(changes, notes)
 
 
 class CondaFrontend(Frontend):
@@ -139,9 +138,7 @@ class CondaFrontend(Frontend):
         env = target.env
         if not env.is_conda:
             return Planned()
-        changes, notes = init_changes(target.kb, env.prefix, target.anchors, env.python, target.build,
-                                      target.constraints_file)
-        return Planned(changes, notes)
+        return init_changes(target.kb, env.prefix, target.anchors, env.python, target.build, target.constraints_file)
 
 
 FRONTEND = CondaFrontend()
