@@ -80,7 +80,7 @@ def with_uv_constraint(text: str, constraints: str) -> Tuple[str, bool]:
 
 
 class ActivateFrontend(Frontend):
-    name = "activate"
+    """UV_CONSTRAINT in a virtual environment's bin/activate."""
 
     def plan(self, target: InitTarget) -> Planned:
         env, planned = target.env, Planned()

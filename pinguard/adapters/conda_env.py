@@ -132,7 +132,7 @@ def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], pyth
 
 
 class CondaFrontend(Frontend):
-    name = "conda"
+    """A conda environment's pinned file, guard table and UV_CONSTRAINT activate.d scripts."""
 
     def plan(self, target: InitTarget) -> Planned:
         env = target.env

@@ -28,8 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
-from pinguard.adapters import install_state
-from pinguard.adapters.install_state import FileChange, State
+from pinguard.adapters.install_state import FileChange, State, read_bytes
 from pinguard.errors import BadInput
 from pinguard.model import Anchor
 from pinguard.sources.environment import TargetEnvironment
@@ -69,8 +68,6 @@ class Planned:
 class Frontend:
     """One installer frontend (see the module docstring)."""
 
-    name = ""
-
     def plan(self, target: InitTarget) -> Planned:
         raise NotImplementedError
 
@@ -87,7 +84,7 @@ def frontends() -> Sequence[Frontend]:
 
 def read_text(path: str) -> Optional[str]:
     """A file a frontend edits, as text (None when it does not exist); BadInput when it is not UTF-8."""
-    found = install_state.read_bytes(path)
+    found = read_bytes(path)
     if found is None:
         return None
     try:

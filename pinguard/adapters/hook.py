@@ -147,7 +147,7 @@ def supported(pip_version: str) -> bool:
 
 
 class HookFrontend(Frontend):
-    name = "hook"
+    """The in-process guard's two files, with `--hook` (or when an earlier init installed it)."""
 
     def plan(self, target: InitTarget) -> Planned:
         env, planned = target.env, Planned()

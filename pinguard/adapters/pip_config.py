@@ -149,7 +149,7 @@ def _without_keys(body: Sequence[str], keys: set) -> List[str]:
 
 
 class PipConfFrontend(Frontend):
-    name = "pip.conf"
+    """`[install] constraint` (and `build-constraint`) in the environment's pip.conf."""
 
     def plan(self, target: InitTarget) -> Planned:
         env, planned = target.env, Planned()

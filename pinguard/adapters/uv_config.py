@@ -87,7 +87,7 @@ def merge(text: Optional[str], where: str, constraints: Sequence[str], index: Op
 
 
 class UvTomlFrontend(Frontend):
-    name = "uv.toml"
+    """constraint-dependencies in the uv.toml of each `--project DIR` (the earlier inits' ones too)."""
 
     def plan(self, target: InitTarget) -> Planned:
         planned = Planned()
