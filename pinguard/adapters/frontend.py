@@ -25,11 +25,11 @@ A new frontend (pixi, poetry) is one module with a `Frontend` and one line in `f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from pinguard.adapters.install_state import FileChange, State, read_bytes
 from pinguard.errors import BadInput
+from pinguard.lightrecord import Record
 from pinguard.model import Anchor
 from pinguard.sources.environment import TargetEnvironment
 
@@ -38,11 +38,14 @@ if TYPE_CHECKING:  # the engines are imported where they run: pip_guard reads pi
     from pinguard.engines.generate import Generated
     from pinguard.kb import KnowledgeBase
 
+# The seam's records are lightrecord.Records, not dataclasses: `pinguard pip install` imports pip_config.py (for its
+# pip.conf parser) while pip starts, and a dataclass costs ~0.5 ms to define.
 
-@dataclass
-class InitTarget:
+
+class InitTarget(Record):
     """What every frontend plans from: the environment, the anchors and their constraints, the state being written."""
 
+    __slots__ = _fields = ("env", "kb", "anchors", "build", "generated", "state", "constraints_file")
     env: TargetEnvironment
     kb: "KnowledgeBase"
     anchors: List[Anchor]
@@ -52,17 +55,20 @@ class InitTarget:
     constraints_file: str  # <prefix>/pinguard-constraints.txt, which every frontend points its installer at
 
 
-@dataclass
-class DoctorTarget:
+class DoctorTarget(Record):
+    __slots__ = _fields = ("env", "state", "python_option")
     env: TargetEnvironment
     state: Optional[State]  # None: the environment was never initialized
     python_option: str  # " --python PATH" for the fix commands, "" for the environment pinguard runs in
 
 
-@dataclass
-class Planned:
-    changes: List[FileChange] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+class Planned(Record):
+    """A frontend's file changes and notes for the user (both lists grow in place)."""
+
+    __slots__ = _fields = ("changes", "notes")
+    _defaults = {"changes": list, "notes": list}
+    changes: List[FileChange]
+    notes: List[str]
 
 
 class Frontend:
