@@ -5,8 +5,8 @@ Run: python bench/bench_conda_hooks.py [--repeat N] [--records 300]
 The environment is built in a temporary directory: the EchoFusion-like core of tests/conda_fixtures.py (Python 3.7,
 pytorch 1.10.0 for CUDA 11.3 from the pytorch channel, conda's numpy 1.19.5, cudatoolkit 11.3.1) plus filler records
 of the same shape as conda writes them (name, version, build, build_number, channel, subdir, depends, files,
-paths_data; pytorch with 8,000 files, python with 4,000), site-packages dist-infos, protected as `pinguard init
-torch==1.10.0+cu113 numpy==1.19.5 --prefix` does (pinguard.toml, conda-meta/pinned, etc/pinguard/guard.json).
+paths_data; pytorch with 8,000 files, python with 4,000), site-packages dist-infos, protected by `pinguard init
+torch==1.10.0+cu113 numpy==1.19.5 --prefix` (pinguard.toml, conda-meta/pinned, etc/pinguard/guard.json, ...).
 
 What "adds to a conda command" means here: conda runs both hooks once per solve in a fresh process, so each sample
 is a fresh interpreter that imports the plugin module and calls pre_solve and post_solve once, timed inside the
@@ -109,12 +109,9 @@ def build_prefix(directory: str, count: int) -> str:
     for index in range(20):
         write_dist(prefix, "pipdist-%02d" % index, "1.%d.0" % index, "pip")
     os.unlink(os.path.join(prefix, "pinguard.toml"))
-    from pinguard import kb as kb_module
-    from pinguard.adapters import conda_env
-    from pinguard.model import Anchor
+    from pinguard.adapters.protect import init
 
-    plan = conda_env.plan_init(kb_module.load(), prefix, [Anchor.parse(a) for a in ANCHORS])  # as `pinguard init`
-    conda_env.apply(plan)
+    init(ANCHORS, None, None, False, [], prefix=prefix)  # `pinguard init ANCHORS --prefix PREFIX`
     return prefix
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Optional, Set
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pinguard.errors import BadInput, quote
+from pinguard.errors import BadInput
 
 _BOUNDARY = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*(.+?)(\.\*)?$")
 
@@ -45,23 +45,6 @@ def check_size(text: str, what: str = "requirement") -> None:
 def quote_detail(detail: str) -> str:
     """A parser's own message, cut short: it may repeat the input."""
     return detail if len(detail) <= 200 else detail[:200] + "..."
-
-
-def parse_specifier(text: str, where: str = "") -> SpecifierSet:
-    """Parse a PEP 440 specifier set; ``where`` names the input for the error message."""
-    check_size(text, "version specifier" + (" in " + where if where else ""))
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        raise BadInput("invalid version specifier %s%s" % (quote(text), " in " + where if where else ""))
-
-
-def parse_version(text: str, where: str = "") -> Version:
-    check_size(text, "version" + (" in " + where if where else ""))
-    try:
-        return Version(text)
-    except InvalidVersion:
-        raise BadInput("invalid version %s%s" % (quote(text), " in " + where if where else ""))
 
 
 def _probes_around(version: Version) -> List[Version]:

@@ -16,11 +16,11 @@ import sys
 
 import pytest
 
-from pinguard import kb as kb_module
-from pinguard.adapters import conda_env, conda_plugin
+from pinguard import conda_records, kb as kb_module
+from pinguard.adapters import conda_plugin
 from pinguard.adapters.conda_plugin import PinguardRefusal, post_solve, pre_solve
+from pinguard.adapters.protect import init
 from pinguard.conda_spec import parse_matchspec
-from pinguard.model import Anchor
 from pinguard.sources import conda_meta
 from tests.conda_fixtures import BASE_ENV, PYTORCH_DIST, Record, Spec, make_env, record_json, records, \
     write_anchor, write_record
@@ -39,10 +39,9 @@ def isolated(monkeypatch, tmp_path):
 
 
 def protect(prefix, anchors=ANCHORS, table=True):
-    """`pinguard init ANCHORS --prefix PREFIX` (standalone), or only the recorded anchors (table=False)."""
+    """`pinguard init ANCHORS --prefix PREFIX`, or only the recorded anchors (table=False)."""
     if table:
-        plan = conda_env.plan_init(kb_module.load(), prefix, [Anchor.parse(a) for a in anchors])
-        conda_env.apply(plan)
+        init(anchors, None, None, False, [], prefix=prefix)
         assert os.path.exists(os.path.join(prefix, conda_plugin.GUARD_FILE))
     else:
         write_anchor(prefix, anchors)
@@ -313,7 +312,7 @@ def test_an_anchor_in_condas_name_is_read_as_the_pypi_name_with_a_warning(tmp_pa
 def test_init_refuses_an_anchor_in_condas_name(tmp_path):
     prefix = make_env(str(tmp_path / "env"))
     with pytest.raises(Exception) as info:
-        conda_env.plan_init(kb_module.load(), prefix, [Anchor.parse("pytorch==1.10.0")])
+        init(["pytorch==1.10.0"], None, None, False, [], prefix=prefix)
     assert str(info.value) == ("anchor pytorch==1.10.0 names conda's package pytorch; pinguard anchors use PyPI "
                                "names: torch==1.10.0")
 
@@ -395,7 +394,7 @@ def test_records_are_read_with_their_channel_and_files(tmp_path):
     assert found["cudatoolkit"].channel == "defaults" and found["numpy"].channel == "conda-forge"
     assert len(found["pytorch"].files) == 3000 and "cudatoolkit >=11.3,<11.4" in found["pytorch"].depends
     assert conda_meta.python_version(found.values()) == "3.7"
-    peeked = conda_meta.peek_record(conda_meta.CondaRecord("pytorch", "1.10.0", "py3.7_cuda11.3_cudnn8.2.0_0",
+    peeked = conda_meta.peek_record(conda_records.CondaRecord("pytorch", "1.10.0", "py3.7_cuda11.3_cudnn8.2.0_0",
                                                            path=found["pytorch"].path))
     assert peeked.channel == "pytorch"  # from the head of a 1 MB file
 
@@ -417,7 +416,7 @@ def test_a_record_disagreeing_with_its_file_name_is_named(tmp_path):
     ("py3.6_cuda10.0.130_cudnn7.4.1_1", "cu100", "pytorch"), ("py37h6f2ec95_0", None, ""),
 ])
 def test_pytorch_build_strings(build, label, flavor):
-    parsed = conda_meta.parse_build(build)
+    parsed = conda_records.parse_build(build)
     assert (parsed.label, parsed.flavor) == (label, flavor)
 
 
@@ -428,7 +427,7 @@ def test_pytorch_build_strings(build, label, flavor):
     ("file:///tmp/chan/linux-64", "local:/tmp/chan"),
 ])
 def test_channel_names(value, name):
-    assert conda_meta.channel_name(value) == name
+    assert conda_records.channel_name(value) == name
 
 
 def test_pip_over_conda_double_installs_are_found(tmp_path):

@@ -10,7 +10,7 @@ that can `import conda` and has pinguard installed (so conda finds the plugin th
 
 The test builds a local `file://` channel of small stand-in packages (numpy 1.19.5 / 1.21.6, pytorch 1.10.0 for
 CUDA 11.3 and CPU, pytorch 1.11.0, cudatoolkit 11.3.1 / 10.2.89, setuptools, requests), creates an environment
-with conda's classic solver, protects it the way `pinguard init` does, and runs real `conda install` commands.
+with conda's classic solver, protects it with `pinguard init --prefix`, and runs real `conda install` commands.
 """
 
 import hashlib
@@ -110,14 +110,8 @@ def conda(tmp_path_factory):
     code, out = run("create", "numpy=1.19.5", "pytorch=1.10.0=py3.7_cuda11.3_cudnn8.2.0_0", "cudatoolkit=11.3.1",
                     "setuptools=58.0.4")
     assert code == 0, out
-    init = textwrap.dedent("""
-        from pinguard import kb
-        from pinguard.adapters import conda_env
-        from pinguard.model import Anchor
-        plan = conda_env.plan_init(kb.load(), %r, [Anchor.parse("torch==1.10.0+cu113"), Anchor.parse("numpy==1.19.5")])
-        conda_env.apply(plan)
-    """) % prefix
-    subprocess.run([PYTHON, "-c", init], env=environment, check=True)
+    subprocess.run([PYTHON, "-m", "pinguard", "init", "torch==1.10.0+cu113", "numpy==1.19.5", "--prefix", prefix],
+                   env=environment, check=True)
     run.prefix = prefix
     return run
 

@@ -141,9 +141,9 @@ def test_a_failed_write_puts_every_file_back(tmp_path):
     (prefix / "etc" / "conda").write_text("a file where a directory must go")
     before = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
     state = install_state.State(str(prefix), ["numpy==1.19.5"])
-    changes = [install_state.Change(str(prefix / "pinguard-constraints.txt"), "constraints", b"numpy==1.19.5\n"),
-               install_state.Change(str(prefix / "pip.conf"), "pip.conf", b"[install]\nconstraint = x\n"),
-               install_state.Change(str(prefix / "etc" / "conda" / "activate.d" / "pinguard-uv.sh"), "conda", b"x")]
+    changes = [install_state.FileChange(str(prefix / "pinguard-constraints.txt"), "constraints", b"numpy==1.19.5\n"),
+               install_state.FileChange(str(prefix / "pip.conf"), "pip.conf", b"[install]\nconstraint = x\n"),
+               install_state.FileChange(str(prefix / "etc" / "conda" / "activate.d" / "pinguard-uv.sh"), "conda", b"x")]
     with pytest.raises(BadInput, match="cannot create"):
         install_state.Transaction(state, None).apply(changes)
     after = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
@@ -197,7 +197,48 @@ def _dist(name, version, installer="pip", record=True, kind="dist-info", locatio
             "location": location, "path": "%s/%s-%s.%s" % (location, name, version, kind)}
 
 
-def test_doctor_findings_each_with_a_fix():
+def _frontend_env(tmp_path, pip, pip_conf=None):
+    """A TargetEnvironment as the probe describes it, in `tmp_path` (a pip.conf with `pip_conf` when given)."""
+    from pinguard.sources.environment import TargetEnvironment
+
+    (tmp_path / "site").mkdir(exist_ok=True)
+    if pip_conf is not None:
+        (tmp_path / "pip.conf").write_text(pip_conf)
+    return TargetEnvironment.from_probe({
+        "executable": str(tmp_path / "bin" / "python"), "prefix": str(tmp_path), "base_prefix": "/usr",
+        "version": [3, 8, 10], "pip": pip, "distributions": [], "conda": None, "torch": None, "writable": True,
+        "purelib": str(tmp_path / "site")})
+
+
+def _protection(env, state, python_option=""):
+    from pinguard.adapters.frontend import DoctorTarget, frontends
+
+    return [f for frontend in frontends() for f in frontend.doctor(DoctorTarget(env, state, python_option))]
+
+
+def test_each_frontend_reports_its_own_files_to_doctor(tmp_path):
+    ours = install_state.constraints_path(str(tmp_path))
+    state = install_state.State(str(tmp_path), ["torch==1.8.0"], hook=True)
+    both = "[install]\nconstraint = %s\nbuild-constraint = %s\n" % (ours, ours)
+    assert _protection(_frontend_env(tmp_path, "26.3", pip_conf=both), install_state.State(str(tmp_path))) == []
+    (tmp_path / "site" / hook.PTH_NAME).write_text("")
+    assert _protection(_frontend_env(tmp_path, "26.3", pip_conf=both), state) == []
+    found = _protection(_frontend_env(tmp_path, "26.3", pip_conf="[install]\nconstraint = %s\n" % ours), state,
+                        " --python /e/bin/python")
+    assert [(f.code, f.fix) for f in found] == [("build-constraint", "pinguard init --python /e/bin/python")]
+    (tmp_path / "pip.conf").unlink()
+    assert [f.code for f in _protection(_frontend_env(tmp_path, "26.1"), state)] == ["pip-conf"], "26.1: no build-"
+    (tmp_path / "site" / hook.PTH_NAME).unlink()
+    assert [f.code for f in _protection(_frontend_env(tmp_path, "26.1"), state)] == ["pip-conf", "hook-missing"]
+    assert _protection(_frontend_env(tmp_path, "26.1"), None) == [], "before init: nothing to report"
+    with pytest.raises(BadInput):
+        _protection(_frontend_env(tmp_path, "26.1", pip_conf="[install\n"), None)
+
+
+def test_doctor_findings_each_with_a_fix(tmp_path):
+    ours = install_state.constraints_path(str(tmp_path))
+    state = install_state.State(str(tmp_path), ["torch==1.8.0"], hook=True)
+    protection = _protection(_frontend_env(tmp_path, "26.3", "[install]\nconstraint = %s\n" % ours), state)
     facts = doctor.Facts(
         prefix="/env", python=Version("3.8"), python_text="3.8.10", pip="26.3",
         distributions=[_dist("torch", "1.8.0"), _dist("torchvision", "0.9.0+cu111"),
@@ -206,8 +247,7 @@ def test_doctor_findings_each_with_a_fix():
         conda={"numpy": "1.19.2"}, torch={"version": "1.8.0", "cuda": "10.2", "hip": None, "version_py": True},
         gpu={"seen": True, "driver": "418.39", "gpus": [{"name": "RTX 3090", "compute_capability": "8.6",
                                                          "driver": "418.39"}], "how": []},
-        anchors=[Anchor.parse("torch==1.8.0")], initialized=True, pip_conf_has_constraint=True,
-        pip_conf_has_build_constraint=False, hook_recorded=True, hook_present=False,
+        anchors=[Anchor.parse("torch==1.8.0")], initialized=True, protection=protection,
         pip_check=["mmcv 1.7.0 has requirement yapf<0.40, but you have yapf 0.40.2.",
                    "a 1.0 requires b, which is not installed."])
     findings = doctor.diagnose(KB, facts)

@@ -1,12 +1,10 @@
-"""uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it does read UV_CONSTRAINT. pinguard sets it when
-the environment is activated and restores it on `deactivate`:
+"""The activate frontend (adapters/frontend.py): uv reads no pip.conf (astral-sh/uv docs, "pip compatibility"); it
+does read UV_CONSTRAINT. pinguard sets it when the environment is activated and restores it on `deactivate`: a
+virtual environment's `bin/activate` (sh, bash, zsh) gets two marked blocks, one at the top of `deactivate` (restore
+the previous UV_CONSTRAINT) and one at the end (save it, then append pinguard's file). (A conda environment gets
+activate.d scripts instead: adapters/conda_env.py.)
 
-- a virtual environment's `bin/activate` (sh, bash, zsh) gets two marked blocks: one at the top of `deactivate`
-  (restore the previous UV_CONSTRAINT) and one at the end (save it, then append pinguard's file);
-- a conda prefix gets `etc/conda/activate.d/pinguard-uv.sh` and `etc/conda/deactivate.d/pinguard-uv.sh`.
-
-Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone. Pure text functions; the caller
-writes the files.
+Other shells' activate scripts (fish, csh, nushell, PowerShell) are left alone.
 """
 
 from __future__ import annotations
@@ -15,6 +13,9 @@ import os
 import re
 import shlex
 from typing import Optional, Tuple
+
+from pinguard.adapters.frontend import Frontend, InitTarget, Planned, read_text
+from pinguard.adapters.install_state import FileChange
 
 BEGIN = "# >>> pinguard: uv obeys this environment's constraints (pinguard init --undo removes this) >>>"
 END = "# <<< pinguard <<<"
@@ -43,31 +44,9 @@ export UV_CONSTRAINT
 {end}
 """
 
-CONDA_ACTIVATE = """\
-# pinguard: uv obeys this environment's constraints (pinguard init --undo removes this file)
-export _PINGUARD_OLD_UV_CONSTRAINT="${{UV_CONSTRAINT:-}}"
-export UV_CONSTRAINT="${{UV_CONSTRAINT:+${{UV_CONSTRAINT}} }}"{path}
-"""
-
-CONDA_DEACTIVATE = """\
-# pinguard: restore UV_CONSTRAINT (pinguard init --undo removes this file)
-if [ -n "${_PINGUARD_OLD_UV_CONSTRAINT:-}" ] ; then
-    export UV_CONSTRAINT="${_PINGUARD_OLD_UV_CONSTRAINT}"
-else
-    unset UV_CONSTRAINT
-fi
-unset _PINGUARD_OLD_UV_CONSTRAINT
-"""
-
-
 def activate_script(prefix: str) -> Optional[str]:
     path = os.path.join(prefix, "bin", "activate")
     return path if os.path.isfile(path) else None
-
-
-def conda_scripts(prefix: str) -> Tuple[str, str]:
-    return (os.path.join(prefix, "etc", "conda", "activate.d", "pinguard-uv.sh"),
-            os.path.join(prefix, "etc", "conda", "deactivate.d", "pinguard-uv.sh"))
 
 
 def strip_blocks(text: str) -> str:
@@ -100,9 +79,22 @@ def with_uv_constraint(text: str, constraints: str) -> Tuple[str, bool]:
     return base + SET.format(begin=BEGIN, end=END, path=shlex.quote(constraints)), restores
 
 
-def conda_activate(constraints: str) -> str:
-    return CONDA_ACTIVATE.format(path=shlex.quote(constraints))
+class ActivateFrontend(Frontend):
+    """UV_CONSTRAINT in a virtual environment's bin/activate."""
+
+    def plan(self, target: InitTarget) -> Planned:
+        env, planned = target.env, Planned()
+        script = activate_script(env.prefix)
+        if script is not None:
+            text, restores = with_uv_constraint(read_text(script) or "", target.constraints_file)
+            planned.changes.append(FileChange(script, "activate", text.encode("utf-8")))
+            if not restores:
+                planned.notes.append("%s has no deactivate function pinguard recognizes: UV_CONSTRAINT stays set "
+                                     "after deactivate" % script)
+        elif not env.is_conda:  # a conda environment gets its activate.d scripts (conda_env.py)
+            planned.notes.append("no activate script in %s: for uv, export UV_CONSTRAINT=%s" % (
+                env.prefix, target.constraints_file))
+        return planned
 
 
-def conda_deactivate() -> str:
-    return CONDA_DEACTIVATE
+FRONTEND = ActivateFrontend()

@@ -1,26 +1,12 @@
-"""Protect a conda environment: the conda half of `pinguard init ANCHOR... --prefix PATH` and of `--undo`.
+"""The conda frontend (adapters/frontend.py): the files `pinguard init` writes into a conda environment.
 
-HOW `pinguard init` CALLS THIS. `pinguard init` (adapters/protect.py, issue 3) owns `<prefix>/pinguard.toml` (its
-install state: `anchors = [...]`, and a byte-exact backup of every file it changes, restored by `--undo`), pip.conf
-and the UV_CONSTRAINT activation scripts. For a conda environment it adds this module's files to the same
-transaction, so one state file and one `--undo` cover everything:
+`pinguard init` (adapters/protect.py) owns `<prefix>/pinguard.toml` (the anchors and a byte-exact backup of every
+file it changes) and the constraints file, the other frontends pip.conf and the rest; for a conda environment this
+frontend adds its files (`init_changes`) to the same transaction, so one state file and one `--undo` cover
+everything. It raises BadInput / ImpossibleAnchor (one line) for an anchor conda calls differently
+(`pytorch==1.10.0`: "pinguard anchors use PyPI names: torch==1.10.0") or one the installed records contradict.
 
-    from pinguard.adapters import conda_env
-
-    prefix = args.prefix or conda_env.default_prefix()          # --prefix, else the active CONDA_PREFIX
-    if conda_env.is_conda_prefix(prefix):                        # has conda-meta/ (also without a Python of its own)
-        extra = conda_env.init_changes(kb, prefix, anchors, python=python, build=cuda,
-                                       constraints_file=install_state.constraints_path(prefix))
-        changes += [install_state.Change(path, role, data) for path, role, data in extra.changes]
-        notes += extra.notes
-
-`init_changes` raises BadInput / ImpossibleAnchor (one line) for an anchor conda calls differently (`pytorch==1.10.0`:
-"pinguard anchors use PyPI names: torch==1.10.0") or one the installed records contradict. Without pinguard's own
-`init` (tests, the bench, a by-hand check), `plan_init` + `apply` write the same files plus a minimal state file
-and return the byte-exact undo information that `undo` restores.
-
-Files (each file's previous bytes, or its absence, are what undo restores; a file pinguard wrote earlier counts as
-absent, and conda-meta/pinned keeps the user's own lines):
+Files (undo restores each one's previous bytes, or its absence):
 - `<prefix>/conda-meta/pinned`: the anchor's constraints as MatchSpec lines with conda's names, in a block between
   `# >>> pinguard` / `# <<< pinguard` markers after the user's own pins; an anchored package that is installed is
   pinned to its exact installed record (`pytorch ==1.10.0 py3.7_cuda11.3_cudnn8.2.0_0`), so the solver itself
@@ -28,68 +14,50 @@ absent, and conda-meta/pinned keeps the user's own lines):
 - `<prefix>/etc/pinguard/guard.json`: the same constraints as data (engines/conda_rules.py `guard_table`), so the
   pre-solve hook of the conda plugin needs neither the knowledge base nor `packaging` (used while the knowledge it
   was computed from is current);
-- with `scripts=True` (standalone; protect.py writes its own): `<prefix>/etc/conda/activate.d/pinguard.{sh,bat,ps1}`
-  and `deactivate.d/pinguard.{sh,bat,ps1}`: PIP_CONSTRAINT and UV_CONSTRAINT set to the constraints file on
-  `conda activate` (in front of any value the user had), the previous values back on `conda deactivate`;
-- with no `constraints_file`: `<prefix>/etc/pinguard/constraints.txt`, the pip constraints with the torch build
-  labels dropped for the packages conda installed (pip sees conda's torch as plain 1.10.0; a labelled pin would
-  make pip replace it);
-- standalone only: `<prefix>/pinguard.toml` in install_state's format (`format`, `anchors`, `python`), the file
-  the conda plugin looks for.
+- `<prefix>/etc/conda/activate.d/pinguard-uv.sh` and `deactivate.d/pinguard-uv.sh`: UV_CONSTRAINT set to init's
+  constraints file on `conda activate` (after any value the user had), the previous value back on `conda
+  deactivate` (uv reads no pip.conf; pip in the environment reads the pip.conf init writes).
+
+`check_prefix` is `pinguard check --prefix PATH`: the environment's conda-meta records judged against the anchor.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import os
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+import shlex
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from packaging.version import InvalidVersion, Version
 
+from pinguard.adapters.frontend import Frontend, InitTarget, Planned
+from pinguard.adapters.install_state import FileChange
+from pinguard.conda_records import CondaRecord, parse_build
 from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
-from pinguard.fsutil import write_atomic_bytes
 from pinguard.kb import KnowledgeBase
 from pinguard.model import Anchor
-from pinguard.sources.conda_meta import (ANCHOR_FILE, META, PINNED, CondaRecord, is_conda_prefix, parse_build,
-                                         python_version, read_records)
-
-__all__ = ["default_prefix", "is_conda_prefix", "plan_init", "apply", "undo", "describe", "CondaInitPlan"]
+from pinguard.sources.conda_meta import META, PINNED, is_conda_prefix, python_version, read_records
 
 BEGIN = "# >>> pinguard: written by `pinguard init`; `pinguard init --undo` removes this block >>>"
 END = "# <<< pinguard <<<"
-MARK = "pinguard init"  # every file pinguard writes carries this text (so a re-init knows its own files)
-UNDO_VERSION = 1
+MARK = "pinguard init"  # guard.json's `written_by`
 GUARD_FILE = os.path.join("etc", "pinguard", "guard.json")  # = adapters.conda_plugin.GUARD_FILE
-SCRIPTS = ("sh", "bat", "ps1")
-VARIABLES = ("PIP_CONSTRAINT", "UV_CONSTRAINT")
 
+CONDA_ACTIVATE = """\
+# pinguard: uv obeys this environment's constraints (pinguard init --undo removes this file)
+export _PINGUARD_OLD_UV_CONSTRAINT="${{UV_CONSTRAINT:-}}"
+export UV_CONSTRAINT="${{UV_CONSTRAINT:+${{UV_CONSTRAINT}} }}"{path}
+"""
 
-def default_prefix() -> Optional[str]:
-    """The active conda environment (CONDA_PREFIX), or None."""
-    prefix = os.environ.get("CONDA_PREFIX")
-    return os.path.abspath(prefix) if prefix else None
-
-
-@dataclass
-class FileWrite:
-    path: str
-    text: str
-    mode: int = 0o644
-    role: str = ""
-
-
-@dataclass
-class CondaInitPlan:
-    prefix: str
-    anchors: List[Anchor]
-    python: Optional[str]
-    constraints_file: str
-    writes: List[FileWrite] = field(default_factory=list)
-    pinned_lines: List[str] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+CONDA_DEACTIVATE = """\
+# pinguard: restore UV_CONSTRAINT (pinguard init --undo removes this file)
+if [ -n "${_PINGUARD_OLD_UV_CONSTRAINT:-}" ] ; then
+    export UV_CONSTRAINT="${_PINGUARD_OLD_UV_CONSTRAINT}"
+else
+    unset UV_CONSTRAINT
+fi
+unset _PINGUARD_OLD_UV_CONSTRAINT
+"""
 
 
 def _read_bytes(path: str) -> Optional[bytes]:
@@ -140,91 +108,93 @@ def _check_anchors(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[s
                                                                  package.record.version, anchor.text))
 
 
-class InitChanges:
-    """What `pinguard init` adds to its transaction for a conda environment: (path, role, bytes) and notes."""
-
-    def __init__(self, changes: List[tuple], notes: List[str], pinned_lines: List[str]) -> None:
-        self.changes = changes
-        self.notes = notes
-        self.pinned_lines = pinned_lines
-
-
-def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], python: Optional[Version] = None,
-                 build: Optional[str] = None, constraints_file: Optional[str] = None,
-                 scripts: bool = False) -> InitChanges:
-    """The conda files for `pinguard init`'s own transaction (roles: conda-pinned, conda-guard, constraints,
-    conda-activate, conda-deactivate). pinguard.toml stays init's."""
-    plan = plan_init(kb, prefix, anchors, python, build, constraints_file, scripts=scripts, state_file=False)
-    return InitChanges([(w.path, w.role, w.text.encode("utf-8")) for w in plan.writes], plan.notes,
-                       plan.pinned_lines)
-
-
-def plan_init(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], python: Optional[Version] = None,
-              build: Optional[str] = None, constraints_file: Optional[str] = None, scripts: bool = True,
-              state_file: bool = True) -> CondaInitPlan:
-    """Every file `init` writes into a conda environment, computed without touching the disk (reads only)."""
-    from pinguard.adapters.formats import render_conda, render_pip
-    from pinguard.engines.generate import generate
-
+def init_changes(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor], python: Optional[Version],
+                 build: Optional[str], constraints_file: str) -> Planned:
+    """The conda files of `pinguard init`'s transaction (roles: conda-pinned, conda-guard, conda-activate,
+    conda-deactivate) and notes for the user, computed without writing anything (see the module docstring)."""
     prefix = os.path.abspath(prefix)
+    records = _anchored_records(kb, prefix, anchors)
+    python = _python(prefix, records, python)
+    notes: List[str] = []
+    result = _generate(kb, anchors, python, build, records, notes)
+    if any(c.isspace() for c in os.path.abspath(constraints_file)):
+        raise BadInput("the constraints file %s has whitespace in its path; pip and uv split PIP_CONSTRAINT and "
+                       "UV_CONSTRAINT at whitespace, so give a path without it" % os.path.abspath(constraints_file))
+    pinned = _pinned_lines(kb, result, anchors, records)
+    notes.extend(_existing_breakage(kb, anchors, records, python))
+    on, off = activation_scripts(prefix)
+    changes = [FileChange(os.path.join(prefix, PINNED), "conda-pinned", _pinned_text(prefix, pinned).encode("utf-8")),
+               FileChange(os.path.join(prefix, GUARD_FILE), "conda-guard",
+                          _guard_file(kb, anchors, records, python).encode("utf-8")),
+               FileChange(on, "conda-activate", CONDA_ACTIVATE.format(path=shlex.quote(constraints_file)).encode()),
+               FileChange(off, "conda-deactivate", CONDA_DEACTIVATE.encode())]
+    return Planned(changes, notes)
+
+
+class CondaFrontend(Frontend):
+    """A conda environment's pinned file, guard table and UV_CONSTRAINT activate.d scripts."""
+
+    def plan(self, target: InitTarget) -> Planned:
+        env = target.env
+        if not env.is_conda:
+            return Planned()
+        return init_changes(target.kb, env.prefix, target.anchors, env.python, target.build, target.constraints_file)
+
+
+FRONTEND = CondaFrontend()
+
+
+def activation_scripts(prefix: str) -> Tuple[str, str]:
+    """conda runs these on `conda activate` / `conda deactivate` (etc/conda/{activate,deactivate}.d/)."""
+    return (os.path.join(prefix, "etc", "conda", "activate.d", "pinguard-uv.sh"),
+            os.path.join(prefix, "etc", "conda", "deactivate.d", "pinguard-uv.sh"))
+
+
+def _anchored_records(kb: KnowledgeBase, prefix: str, anchors: Sequence[Anchor]) -> Dict[str, CondaRecord]:
+    """The environment's records by conda name, once the anchors are known to fit them."""
     if not is_conda_prefix(prefix):
         raise BadInput("%s is not a conda environment (no %s/ directory)" % (prefix, META))
     if not anchors:
         raise BadInput("give at least one anchor, e.g. torch==1.10.0")
     records = {r.name: r for r in read_records(prefix)}
     _check_anchors(kb, anchors, records)
+    return records
+
+
+def _python(prefix: str, records: Dict[str, CondaRecord], python: Optional[Version]) -> Optional[Version]:
+    """X.Y of the environment's Python: conda's python record, which an explicit `python` must agree with."""
     xy = python_version(records.values())
     if python is not None and xy and "%d.%d" % (python.major, python.minor) != xy:
         raise BadInput("--python %d.%d, but the environment %s has Python %s" % (python.major, python.minor, prefix,
                                                                                   xy))
-    python = python or (Version(xy) if xy else None)
-    names = kb.names
-    notes: List[str] = []
-    torch = next((r for r in records.values() if names.pypi_name(r.name) == "torch"), None)
+    return python or (Version(xy) if xy else None)
+
+
+def _generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Version], build: Optional[str],
+              records: Dict[str, CondaRecord], notes: List[str]):
+    """The anchor's constraints for the torch build asked for, else the anchor's, else the installed one."""
+    from pinguard.engines.generate import generate
+
+    torch = next((r for r in records.values() if kb.names.pypi_name(r.name) == "torch"), None)
     installed_label = parse_build(torch.build).label if torch is not None else None
     anchor_label = next((a.local for a in anchors if a.name == "torch" and a.local), None)
     chosen = build or anchor_label or installed_label
     try:
-        result = generate(kb, anchors, python=python, build=chosen)
+        return generate(kb, anchors, python=python, build=chosen)
     except PinguardError as exc:
         if chosen is None or chosen == anchor_label:
             raise
         notes.append("the installed %s is a build pinguard's torch table does not list (%s); constraints are "
                      "written for torch's default build and the installed build is pinned exactly" % (torch.dist, exc))
-        result = generate(kb, anchors, python=python)
-    own_constraints = not constraints_file
-    constraints_file = os.path.abspath(constraints_file) if constraints_file else os.path.join(
-        prefix, "etc", "pinguard", "constraints.txt")
-    if any(c.isspace() for c in constraints_file):
-        raise BadInput("the constraints file %s has whitespace in its path; pip and uv split PIP_CONSTRAINT and "
-                       "UV_CONSTRAINT at whitespace, so give a path without it" % constraints_file)
-    prefer = [a.name for a in anchors]
-    anchored = {r.name: r for r in records.values() if names.pypi_name(r.name, prefer) in {a.name for a in anchors}}
-    pinned = _pinned_lines(render_conda(kb, result), anchored, records, names)
-    plan = CondaInitPlan(prefix, list(anchors), "%d.%d" % (python.major, python.minor) if python else None,
-                         constraints_file, pinned_lines=pinned, notes=notes)
-    plan.notes.extend(_existing_breakage(kb, anchors, records, python))
-    pinned_path = os.path.join(prefix, PINNED)
-    current = _read_bytes(pinned_path)
+        return generate(kb, anchors, python=python)
+
+
+def _pinned_text(prefix: str, pinned: List[str]) -> str:
+    """conda-meta/pinned: the user's own lines as they are, then pinguard's block (replacing an earlier one)."""
+    current = _read_bytes(os.path.join(prefix, PINNED))
     user = _strip_block(current.decode("utf-8", "replace")) if current is not None else ""
     block = "\n".join([BEGIN] + pinned + [END]) + "\n"
-    text = (user + ("\n" if user and not user.endswith("\n") else "") + block)
-    plan.writes.append(FileWrite(pinned_path, text, role="conda-pinned"))
-    if state_file:
-        plan.writes.append(FileWrite(os.path.join(prefix, ANCHOR_FILE), _anchor_file(plan), role="state"))
-    plan.writes.append(FileWrite(os.path.join(prefix, GUARD_FILE), _guard_file(kb, anchors, records, python),
-                                 role="conda-guard"))
-    if own_constraints:  # else the caller (init) writes its own file and the scripts point at it
-        conda_installed = {names.pypi_name(r.name, prefer) for r in records.values()}
-        plan.writes.append(FileWrite(constraints_file, _pip_constraints(render_pip(kb, result), conda_installed),
-                                     role="constraints"))
-    if scripts:
-        for kind in SCRIPTS:
-            plan.writes.append(FileWrite(os.path.join(prefix, "etc", "conda", "activate.d", "pinguard." + kind),
-                                         _activate(kind, constraints_file), role="conda-activate"))
-            plan.writes.append(FileWrite(os.path.join(prefix, "etc", "conda", "deactivate.d", "pinguard." + kind),
-                                         _deactivate(kind), role="conda-deactivate"))
-    return plan
+    return user + ("\n" if user and not user.endswith("\n") else "") + block
 
 
 def _existing_breakage(kb, anchors, records, python) -> List[str]:
@@ -237,7 +207,15 @@ def _existing_breakage(kb, anchors, records, python) -> List[str]:
             for v in found]
 
 
-def _pinned_lines(rendered: str, anchored: Dict[str, CondaRecord], records: Dict[str, CondaRecord], names) -> List[str]:
+def _pinned_lines(kb: KnowledgeBase, result, anchors: Sequence[Anchor], records: Dict[str, CondaRecord]) -> List[str]:
+    """The MatchSpec lines of pinguard's block: render_conda's, an installed anchor pinned to its exact record, and
+    the CUDA runtime of an anchored pytorch."""
+    from pinguard.adapters.formats import render_conda
+
+    names = kb.names
+    prefer = [a.name for a in anchors]
+    anchored = {r.name: r for r in records.values() if names.pypi_name(r.name, prefer) in {a.name for a in anchors}}
+    rendered = render_conda(kb, result)
     lines = []
     seen = set()
     for line in rendered.splitlines():
@@ -266,26 +244,6 @@ def _pinned_lines(rendered: str, anchored: Dict[str, CondaRecord], records: Dict
     return lines
 
 
-def _pip_constraints(text: str, conda_installed) -> str:
-    """render_pip's text, with `+label` dropped from the pins of packages conda installed (pip sees conda's torch
-    as plain 1.10.0, and a labelled pin would make pip replace it with a wheel)."""
-    from pinguard.specs import normalize
-
-    out = [("# written by `%s` for pip and uv in a conda environment (PIP_CONSTRAINT / UV_CONSTRAINT); "
-            "--undo removes it" % MARK)]
-    for line in text.splitlines():
-        requirement, hash_, comment = line.partition("#")
-        name, equals, version = requirement.partition("==")
-        if equals and "+" in version and not name.strip().startswith("-") and \
-                normalize(name.strip()) in conda_installed:
-            plain = version.split("+")[0]
-            pad = len(requirement) - len(name) - 2 - len(plain)
-            line = "%s==%s%s%s%s (installed by conda: no build label)" % (
-                name, plain, " " * max(pad, 1), hash_, comment.rstrip())
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
 def _guard_file(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str, CondaRecord],
                 python: Optional[Version]) -> str:
     """The guard table the pre-solve hook holds requests to without loading the knowledge base."""
@@ -297,174 +255,6 @@ def _guard_file(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str,
     table = {"written_by": MARK, "knowledge": knowledge_digest()}
     table.update(guard_table(kb, anchors, list(records.values()), python))
     return json.dumps(table, indent=1) + "\n"
-
-
-def _anchor_file(plan: CondaInitPlan) -> str:
-    """A minimal `<prefix>/pinguard.toml` in adapters/install_state.py's format (standalone use only)."""
-    import json
-
-    from pinguard import __version__
-
-    lines = ["# Written by `%s` (conda, standalone): the anchors pinguard's conda plugin holds this environment to."
-             % MARK, "format = 1", "pinguard = %s" % json.dumps(__version__),
-             "anchors = [%s]" % ", ".join(json.dumps(a.text) for a in plan.anchors),
-             "python = %s" % json.dumps(plan.python or "")]
-    return "\n".join(lines) + "\n"
-
-
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _activate(kind: str, path: str) -> str:
-    if kind == "sh":
-        lines = ["# written by `%s`: pip and uv in this environment obey its anchor (removed by --undo)" % MARK,
-                 "if [ -z \"${_PINGUARD_ACTIVE:-}\" ]; then",
-                 "    _PINGUARD_ACTIVE=1; export _PINGUARD_ACTIVE"]
-        for var in VARIABLES:
-            lines += ["    if [ -n \"${%s+x}\" ]; then _PINGUARD_OLD_%s=\"$%s\"; export _PINGUARD_OLD_%s; fi" % (
-                var, var, var, var),
-                "    %s=%s\"${%s:+ $%s}\"; export %s" % (var, _sh_quote(path), var, var, var)]
-        lines.append("fi")
-        return "\n".join(lines) + "\n"
-    if kind == "bat":
-        lines = ["@REM written by `%s`: pip and uv in this environment obey its anchor (removed by --undo)" % MARK,
-                 "@if defined _PINGUARD_ACTIVE goto :eof",
-                 "@set \"_PINGUARD_ACTIVE=1\""]
-        for var in VARIABLES:
-            lines.append("@if defined %s (set \"_PINGUARD_OLD_%s=%%%s%%\" & set \"%s=%s %%%s%%\") else "
-                         "(set \"%s=%s\")" % (var, var, var, var, path, var, var, path))
-        return "\r\n".join(lines) + "\r\n"
-    lines = ["# written by `%s`: pip and uv in this environment obey its anchor (removed by --undo)" % MARK,
-             "if (-not $Env:_PINGUARD_ACTIVE) {",
-             "    $Env:_PINGUARD_ACTIVE = \"1\""]
-    quoted = "'" + path.replace("'", "''") + "'"
-    for var in VARIABLES:
-        lines += ["    if (Test-Path Env:%s) { $Env:_PINGUARD_OLD_%s = $Env:%s; $Env:%s = %s + \" \" + $Env:%s }" % (
-            var, var, var, var, quoted, var),
-            "    else { $Env:%s = %s }" % (var, quoted)]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _deactivate(kind: str) -> str:
-    if kind == "sh":
-        lines = ["# written by `%s`: restores what activate.d/pinguard.sh changed (removed by --undo)" % MARK,
-                 "if [ -n \"${_PINGUARD_ACTIVE:-}\" ]; then"]
-        for var in VARIABLES:
-            lines.append("    if [ -n \"${_PINGUARD_OLD_%s+x}\" ]; then %s=\"$_PINGUARD_OLD_%s\"; export %s; "
-                         "unset _PINGUARD_OLD_%s; else unset %s; fi" % (var, var, var, var, var, var))
-        lines += ["    unset _PINGUARD_ACTIVE", "fi"]
-        return "\n".join(lines) + "\n"
-    if kind == "bat":
-        lines = ["@REM written by `%s`: restores what activate.d\\pinguard.bat changed (removed by --undo)" % MARK,
-                 "@if not defined _PINGUARD_ACTIVE goto :eof"]
-        for var in VARIABLES:
-            lines.append("@if defined _PINGUARD_OLD_%s (set \"%s=%%_PINGUARD_OLD_%s%%\" & set \"_PINGUARD_OLD_%s=\") "
-                         "else (set \"%s=\")" % (var, var, var, var, var))
-        lines.append("@set \"_PINGUARD_ACTIVE=\"")
-        return "\r\n".join(lines) + "\r\n"
-    lines = ["# written by `%s`: restores what activate.d/pinguard.ps1 changed (removed by --undo)" % MARK,
-             "if ($Env:_PINGUARD_ACTIVE) {"]
-    for var in VARIABLES:
-        lines += ["    if (Test-Path Env:_PINGUARD_OLD_%s) { $Env:%s = $Env:_PINGUARD_OLD_%s; "
-                  "Remove-Item Env:_PINGUARD_OLD_%s }" % (var, var, var, var),
-                  "    else { Remove-Item Env:%s -ErrorAction SilentlyContinue }" % var]
-    lines += ["    Remove-Item Env:_PINGUARD_ACTIVE", "}"]
-    return "\n".join(lines) + "\n"
-
-
-def _sha(data: Optional[bytes]) -> Optional[str]:
-    return hashlib.sha256(data).hexdigest() if data is not None else None
-
-
-def apply(plan: CondaInitPlan) -> Dict[str, object]:
-    """Write the plan; return the undo info (JSON-able): every file's previous bytes or absence, dirs created."""
-    from pinguard.fsutil import write_atomic
-
-    files = []
-    created = []
-    for write in plan.writes:
-        directory = os.path.dirname(write.path)
-        missing = []
-        probe = directory
-        while not os.path.isdir(probe):
-            missing.append(probe)
-            probe = os.path.dirname(probe)
-        for path in reversed(missing):
-            try:
-                os.mkdir(path)
-            except OSError as exc:
-                raise BadInput("cannot create %s: %s" % (path, exc.strerror or exc))
-            created.append(path)
-        before = _read_bytes(write.path)
-        if write.path.endswith(os.path.join(META, "pinned")) and before is not None:
-            original = _strip_block(before.decode("utf-8", "replace")).encode("utf-8")
-            before = original if original or BEGIN.encode() not in before else None
-        elif before is not None and MARK.encode() in before[:400]:
-            before = None  # written by an earlier `pinguard init`: what was there before that was nothing
-        data = write.text.encode("utf-8")
-        if write.path.endswith(".bat"):
-            _write_bytes(write.path, data)
-        else:
-            write_atomic(write.path, write.text, write.mode)
-        files.append({"path": write.path,
-                      "before": base64.b64encode(before).decode("ascii") if before is not None else None,
-                      "after_sha256": _sha(data)})
-    return {"kind": "conda-prefix", "version": UNDO_VERSION, "prefix": plan.prefix, "files": files,
-            "created_dirs": created}
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    write_atomic_bytes(path, data)
-
-
-def undo(info: Dict[str, object], force: bool = False) -> List[str]:
-    """Put back every file `apply` changed, byte for byte; remove the directories it created (when empty).
-
-    A file changed since `init` is left alone and named in the returned messages (force=True restores it anyway);
-    `conda-meta/pinned` changed since then loses only pinguard's block, keeping the user's new lines."""
-    if not isinstance(info, dict) or info.get("kind") != "conda-prefix" or info.get("version") != UNDO_VERSION:
-        raise BadInput("the undo information is not from this pinguard's conda init")
-    messages = []
-    for entry in reversed(list(info.get("files") or [])):
-        path = str(entry["path"])
-        before = entry.get("before")
-        old = base64.b64decode(before) if before is not None else None
-        current = _read_bytes(path)
-        if current is not None and _sha(current) != entry.get("after_sha256") and not force:
-            if path.endswith(os.path.join(META, "pinned")) and BEGIN.encode() in current:
-                _write_bytes(path, _strip_block(current.decode("utf-8", "replace")).encode("utf-8"))
-                messages.append("%s changed since init: removed pinguard's block, kept the rest" % path)
-            else:
-                messages.append("%s changed since init: left as it is (remove it by hand)" % path)
-            continue
-        if old is None:
-            if current is not None:
-                os.unlink(path)
-                messages.append("removed %s" % path)
-        else:
-            _write_bytes(path, old)
-            messages.append("restored %s" % path)
-    for directory in reversed(list(info.get("created_dirs") or [])):
-        try:
-            os.rmdir(str(directory))
-        except OSError:
-            pass
-    return messages
-
-
-def describe(plan: CondaInitPlan) -> str:
-    lines = ["conda environment %s anchored to %s" % (plan.prefix, ", ".join(a.text for a in plan.anchors))]
-    for write in plan.writes:
-        lines.append("  wrote %s" % write.path)
-    lines.append("  conda: %d pinned line(s); pip and uv: PIP_CONSTRAINT / UV_CONSTRAINT = %s on `conda activate`" % (
-        len([l for l in plan.pinned_lines if not l.startswith("#")]), plan.constraints_file))
-    return "\n".join(lines)
-
-
-def protected(prefix: str) -> bool:
-    return os.path.isfile(os.path.join(prefix, ANCHOR_FILE))
 
 
 def check_prefix(kb: KnowledgeBase, prefix: str, anchor_texts: Sequence[str] = (), python: Optional[Version] = None):

@@ -130,16 +130,17 @@ class _Guard:
         return True
 
 
-class Environment:
+class AnchoredPrefix:
     """What the hooks need about an anchored prefix, read cheaply (see sources.conda_meta)."""
 
     def __init__(self, prefix: str) -> None:
         from packaging.version import Version
 
+        from pinguard.conda_records import parse_build
         from pinguard.kb_cache import load_slim
         from pinguard.model import Anchor
-        from pinguard.sources.conda_meta import (CondaMetaError, parse_build, peek_record, python_version,
-                                                 read_anchor_file, scan_records)
+        from pinguard.sources.conda_meta import (CondaMetaError, peek_record, python_version, read_anchor_file,
+                                                 scan_records)
 
         self.prefix = prefix
         self.kb = load_slim()  # the judged part of the knowledge base, from a snapshot (pinguard/kb_cache.py)
@@ -188,7 +189,7 @@ class Environment:
 _ENVIRONMENTS = {}
 
 
-def environment(prefix: str) -> Environment:
+def environment(prefix: str) -> AnchoredPrefix:
     """The prefix read once per conda command: pre- and post-solve see the same records (nothing is linked between
     them); a change to conda-meta/ or to the anchor file is read anew."""
     try:
@@ -199,7 +200,7 @@ def environment(prefix: str) -> Environment:
     cached = _ENVIRONMENTS.get(prefix)
     if cached is not None and stamp is not None and cached[0] == stamp:
         return cached[1]
-    env = Environment(prefix)
+    env = AnchoredPrefix(prefix)
     _ENVIRONMENTS.clear()
     _ENVIRONMENTS[prefix] = (stamp, env)
     return env
@@ -394,7 +395,7 @@ def pre_solve(specs_to_add, specs_to_remove, prefix: str = "") -> None:
 
 def record_from_conda(obj):
     """A conda `PackageRecord` (or anything with name / version / build) -> CondaRecord."""
-    from pinguard.sources.conda_meta import CondaRecord, channel_name
+    from pinguard.conda_records import CondaRecord, channel_name
 
     if isinstance(obj, CondaRecord):
         return obj

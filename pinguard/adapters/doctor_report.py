@@ -1,15 +1,15 @@
-"""`pinguard doctor`: read the live environment (probe, GPU, pip check, pinguard.toml, pip.conf), diagnose, render."""
+"""`pinguard doctor`: read the live environment (probe, GPU, pip check, pinguard.toml, what each installer frontend
+says of its own files), diagnose, render."""
 
 from __future__ import annotations
 
 import json
-import os
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from pinguard import __version__, kb as kb_module
-from pinguard.adapters import hook, install_state, pip_config
+from pinguard.adapters import install_state
+from pinguard.adapters.frontend import DoctorTarget, frontends
 from pinguard.engines.doctor import Facts, Finding, diagnose
-from pinguard.errors import BadInput
 from pinguard.model import Anchor
 from pinguard.sources.environment import pip_check, read_environment
 from pinguard.sources.gpu_probe import probe_gpu
@@ -19,27 +19,16 @@ def collect(python: Optional[str]) -> Facts:
     env = read_environment(python)
     state = install_state.read_state(env.prefix)
     anchors = [Anchor.parse(a) for a in (state.anchors if state else [])]
-    has_constraint = has_build = False
-    ours = pip_config.config_file_value(install_state.constraints_path(env.prefix))
-    found = install_state.read_bytes(env.pip_conf)
-    if found is not None:
-        try:
-            text = found[0].decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("%s is not UTF-8 text; fix it or remove it" % env.pip_conf)
-        values = pip_config.file_values(pip_config.parse(text, env.pip_conf))
-        has_constraint = ours in pip_config.effective(values, "constraint")
-        has_build = ours in pip_config.effective(values, "build-constraint")
-    hook_present = bool(env.purelib) and os.path.isfile(hook.pth_path(env.purelib))
+    python_option = " --python %s" % env.executable if python else ""
+    target = DoctorTarget(env, state, python_option)
+    protection = [finding for frontend in frontends() for finding in frontend.doctor(target)]
     return Facts(prefix=env.prefix, python=env.python, python_text=env.python_text, pip=env.pip,
                  distributions=env.distributions, conda=env.conda, torch=env.torch, gpu=probe_gpu(),
-                 anchors=anchors, initialized=state is not None, pip_conf_has_constraint=has_constraint,
-                 pip_conf_has_build_constraint=has_build, hook_recorded=bool(state and state.hook),
-                 hook_present=hook_present, pip_check=pip_check(env),
-                 python_option=" --python %s" % env.executable if python else "")
+                 anchors=anchors, initialized=state is not None, protection=protection, pip_check=pip_check(env),
+                 python_option=python_option)
 
 
-def run(python: Optional[str]) -> List[Finding]:
+def run(python: Optional[str]) -> Tuple[Facts, List[Finding]]:
     facts = collect(python)
     return facts, diagnose(kb_module.load(), facts)
 

@@ -1,4 +1,4 @@
-"""`pinguard init --hook`: the opt-in in-process guard, as two files.
+"""The hook frontend (adapters/frontend.py), `pinguard init --hook`: the opt-in in-process guard, as two files.
 
 - `<site-packages>/pinguard-hook.pth`: one line, run by `site` at every interpreter start. It only puts a finder
   on `sys.meta_path` that waits for `pip._internal.resolution.resolvelib.resolver`; everything it does is inside
@@ -7,7 +7,7 @@
 - `<prefix>/pinguard-hook.py`: the hook itself (hook_runtime.py with the probe and the pip seam), read and
   executed (never imported, so no bytecode file is written) only when pip imports its resolver.
 
-Supported pip: 20.3 to 26.3 (pip_patch.SUPPORTED_PIP), each release line tested in tests/test_hook.py.
+Supported pip: pip_versions.SUPPORTED_PIP, each release line tested in tests/test_hook.py.
 """
 
 from __future__ import annotations
@@ -16,14 +16,23 @@ import importlib.util
 import json
 import os
 import sys
-from typing import List
+from typing import TYPE_CHECKING, List
 
-from pinguard.adapters import pip_patch
+from packaging.version import Version
+
+from pinguard.adapters import pip_versions
+from pinguard.adapters.frontend import DoctorTarget, Frontend, InitTarget, Planned
+from pinguard.adapters.install_state import FileChange
+from pinguard.errors import BadInput
 from pinguard.sources.environment import ISOLATED, probe_source
+
+if TYPE_CHECKING:
+    from pinguard.engines.doctor import Finding
 
 PTH_NAME = "pinguard-hook.pth"
 HOOK_NAME = "pinguard-hook.py"
 _HERE = os.path.dirname(os.path.abspath(__file__))
+HOOK_SINCE = Version(pip_versions.RESOLVER_SEAM_SINCE)
 
 BOOTSTRAP = """try:
     import os
@@ -134,5 +143,38 @@ def hook_text(prefix: str) -> str:
 
 
 def supported(pip_version: str) -> bool:
-    version = pip_patch.pip_version_tuple(pip_version)
-    return pip_patch.SUPPORTED_PIP[0] <= version <= pip_patch.SUPPORTED_PIP[1]
+    return pip_versions.supported_pip(pip_version)
+
+
+class HookFrontend(Frontend):
+    """The in-process guard's two files, with `--hook` (or when an earlier init installed it)."""
+
+    def plan(self, target: InitTarget) -> Planned:
+        env, planned = target.env, Planned()
+        if not target.state.hook:
+            return planned
+        if env.pip_version is None or env.pip_version < HOOK_SINCE:
+            raise BadInput("--hook needs pip %s or newer in %s (it has %s)" % (HOOK_SINCE, env.prefix,
+                                                                              env.pip or "no pip"))
+        if not supported(env.pip or ""):
+            planned.notes.append("pip %s is newer than the releases the hook was tested with (up to %d.%d); it "
+                                 "warns if it cannot attach" % ((env.pip,) + pip_versions.SUPPORTED_PIP[1]))
+        if not env.purelib or not os.path.isdir(env.purelib):
+            raise BadInput("cannot find the site-packages directory of %s" % env.prefix)
+        planned.changes.append(FileChange(hook_path(env.prefix), "hook", hook_text(env.prefix).encode("utf-8")))
+        planned.changes.append(FileChange(pth_path(env.purelib), "hook-pth",
+                                          pth_text(env.prefix, pth_path(env.purelib)).encode("utf-8")))
+        return planned
+
+    def doctor(self, target: DoctorTarget) -> List["Finding"]:
+        """The hook pinguard.toml records is still loaded: its .pth file is in site-packages."""
+        from pinguard.engines.doctor import Finding
+
+        env = target.env
+        if target.state is None or not target.state.hook or (env.purelib and os.path.isfile(pth_path(env.purelib))):
+            return []
+        return [Finding("warning", "hook-missing", "pinguard.toml records the install hook, but its .pth file is gone",
+                        "pinguard init%s --hook" % target.python_option)]
+
+
+FRONTEND = HookFrontend()

@@ -155,7 +155,7 @@ def read_bytes(path: str) -> Optional[Tuple[bytes, int]]:
 
 
 @dataclass
-class Change:
+class FileChange:
     path: str
     role: str
     data: Optional[bytes]  # None = remove
@@ -169,7 +169,7 @@ class Transaction:
         self.state = state
         self.previous_state = previous_state_bytes
 
-    def apply(self, changes: Sequence[Change]) -> List[str]:
+    def apply(self, changes: Sequence[FileChange]) -> List[str]:
         missing = []
         for change in changes:
             directory = os.path.dirname(change.path)
@@ -192,7 +192,7 @@ class Transaction:
             entry.written = sha256(change.data) if change.data is not None else ""
         path = state_path(self.state.prefix)
         write_atomic_bytes(path, self.state.render().encode("utf-8"), 0o644)
-        done: List[Change] = []
+        done: List[FileChange] = []
         made: List[str] = []
         try:
             for change in changes:
@@ -224,7 +224,7 @@ class Transaction:
         return [c.path for c in changes]
 
 
-def _write(change: Change, before: Optional[Tuple[bytes, int]]) -> None:
+def _write(change: FileChange, before: Optional[Tuple[bytes, int]]) -> None:
     if change.data is None:
         remove_file(change.path)
         return

@@ -15,7 +15,8 @@ from pinguard.errors import BadInput
 if TYPE_CHECKING:  # packaging's requirements are imported where used: this module is on pip's start-up path
     from packaging.requirements import Requirement
 
-# Options of `pip install` (20.3 ... 26.3) and `uv pip install` that take a value as the next argument.
+# Options of `pip install` (every release in pip_versions.SUPPORTED_PIP) and `uv pip install` that take a value as
+# the next argument.
 PIP_VALUE_OPTIONS = frozenset("""
 -r --requirement -c --constraint --build-constraint --requirements-from-script -e --editable -t --target
 --platform --python-version --implementation --abi --root --prefix --src --upgrade-strategy -C --config-settings

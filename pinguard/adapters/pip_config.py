@@ -1,6 +1,7 @@
-"""The environment's own pip configuration, `sys.prefix/pip.conf` (pip's "site" level), made to name pinguard's
-constraints file: `[install] constraint = ...` and, for pip 26.2+ (which stopped applying constraints to isolated
-build environments, pypa/pip#14094), `[install] build-constraint = ...`.
+"""The pip.conf frontend (adapters/frontend.py): the environment's own pip configuration, `sys.prefix/pip.conf`
+(pip's "site" level), made to name pinguard's constraints file: `[install] constraint = ...` and, for a pip that
+stopped applying constraints to isolated build environments (pip_versions.BUILD_CONSTRAINT_SINCE, pypa/pip#14094),
+`[install] build-constraint = ...`. `doctor` says when pip.conf no longer names the file.
 
 pip reads one value per key: a site-level `[install] constraint` replaces a `constraint` set at the global or user
 level (this machine's /etc/pip.conf, say). So the value written keeps every constraint file pip applied before
@@ -11,14 +12,24 @@ file is kept as it was, line for line; `pinguard init --undo` restores the origi
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import urllib.request
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence
 
+from packaging.version import Version
+
+from pinguard.adapters import install_state, pip_versions
+from pinguard.adapters.frontend import DoctorTarget, Frontend, InitTarget, Planned, read_text
 from pinguard.errors import BadInput
+from pinguard.sources.environment import pip_config_values
+
+if TYPE_CHECKING:
+    from pinguard.engines.doctor import Finding
 
 MARK = "# pinguard: the next key is managed by `pinguard init` (`pinguard init --undo` restores this file)"
-KEYS = ("constraint", "build-constraint")
+SITE_CONFIG_SINCE = Version(pip_versions.SITE_CONFIG_SINCE)
+BUILD_CONSTRAINT_SINCE = Version(pip_versions.BUILD_CONSTRAINT_SINCE)
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$")
 _KEY = re.compile(r"^(?P<key>[A-Za-z0-9_.-]+)\s*[=:]")
 
@@ -135,3 +146,54 @@ def _without_keys(body: Sequence[str], keys: set) -> List[str]:
             continue
         kept.append(line)
     return kept
+
+
+class PipConfFrontend(Frontend):
+    """`[install] constraint` (and `build-constraint`) in the environment's pip.conf."""
+
+    def plan(self, target: InitTarget) -> Planned:
+        env, planned = target.env, Planned()
+        conf = env.pip_conf
+        current = read_text(conf)
+        parse(current or "", conf)  # a damaged pip.conf is named before pip is asked about it
+        values = pip_config_values(env) if env.has_python else None
+        if values is None:
+            planned.notes.append("pip is not installed in %s: pip.conf is written for when it is" % env.prefix)
+            values = {}
+        if env.pip_version is not None and env.pip_version < SITE_CONFIG_SINCE and os.path.realpath(
+                env.prefix) == os.path.realpath(env.base_prefix):
+            planned.notes.append("pip %s reads %s only inside a virtual environment: upgrade pip (%s+) so plain pip "
+                                 "install obeys it" % (env.pip, conf, SITE_CONFIG_SINCE))
+        build_constraint = env.pip_version is not None and env.pip_version >= BUILD_CONSTRAINT_SINCE
+        merged = merge(current, conf, config_file_value(target.constraints_file), values, build_constraint)
+        planned.changes.append(install_state.FileChange(conf, "pip.conf", merged.encode("utf-8")))
+        if build_constraint:
+            planned.notes.append("pip %s: build-constraint set too (pip %s+ keeps -c out of build environments); pip "
+                                 "refuses it with --no-build-isolation: run those as PIP_BUILD_CONSTRAINT=' ' pip "
+                                 "install --no-build-isolation ... (pinguard pip install does this itself)" % (
+                                     env.pip, BUILD_CONSTRAINT_SINCE))
+        return planned
+
+    def doctor(self, target: DoctorTarget) -> List["Finding"]:
+        """pip.conf still names the constraints file (and as build-constraint, for a pip that needs it)."""
+        from pinguard.engines.doctor import Finding
+
+        env, py = target.env, target.python_option
+        ours = config_file_value(install_state.constraints_path(env.prefix))
+        text = read_text(env.pip_conf)  # read even before init: a damaged pip.conf is named either way
+        values = file_values(parse(text, env.pip_conf)) if text is not None else {}
+        if target.state is None:
+            return []
+        found = []
+        if ours not in effective(values, "constraint"):
+            found.append(Finding("warning", "pip-conf", "%s/pip.conf does not name pinguard's constraints: plain pip "
+                                 "install is not held" % env.prefix, "pinguard init%s" % py))
+        if env.pip_version is not None and env.pip_version >= BUILD_CONSTRAINT_SINCE and \
+                ours not in effective(values, "build-constraint"):
+            found.append(Finding("warning", "build-constraint", "pip %s keeps constraints out of build environments "
+                                 "and pip.conf has no build-constraint (pip was upgraded after init?)" % env.pip,
+                                 "pinguard init%s" % py))
+        return found
+
+
+FRONTEND = PipConfFrontend()

@@ -8,16 +8,15 @@
 #
 # It returns the RequirementSet pip is about to install (`.requirements`: canonical name -> InstallRequirement,
 # only what will be installed or reinstalled) and leaves `self._result.mapping` (name -> candidate with
-# `.project_name`, `.version`). Both hold from pip 20.3 (the first release with this resolver as default) through
-# 26.3; `install_options` finds the running `pip install` command by its frame, so `pip download`, `pip wheel`
-# and `pip lock`, which use the same resolver, are left alone.
+# `.project_name`, `.version`). Both hold for every pip in pip_versions.SUPPORTED_PIP (from the first release with
+# this resolver as default); `install_options` finds the running `pip install` command by its frame, so
+# `pip download`, `pip wheel` and `pip lock`, which use the same resolver, are left alone.
 
 import re
 import sys
 
 RESOLVER_MODULE = "pip._internal.resolution.resolvelib.resolver"
 INSTALL_MODULE = "pip._internal.commands.install"
-SUPPORTED_PIP = ((20, 3), (26, 3))  # tested range, inclusive (README: "Guarding installs")
 
 
 def _pg_canonical(name):
@@ -109,13 +108,3 @@ def patch_resolver(module, on_resolved):
     resolve._pinguard = True
     resolve.__doc__ = original.__doc__
     cls.resolve = resolve
-
-
-def pip_version_tuple(text):
-    parts = []
-    for piece in str(text).split(".")[:2]:
-        digits = re.match(r"\d+", piece)
-        parts.append(int(digits.group(0)) if digits else 0)
-    while len(parts) < 2:
-        parts.append(0)
-    return tuple(parts)

@@ -24,7 +24,7 @@ METHODS = (None, "session", "report", "requested")
 def session_script() -> str:
     if "session" not in _SCRIPT:
         parts = [probe_source()]
-        for name in ("pip_patch.py", "pip_session_runtime.py"):
+        for name in ("pip_versions.py", "pip_patch.py", "pip_session_runtime.py"):
             with open(os.path.join(_HERE, name), encoding="utf-8") as handle:
                 parts.append(handle.read())
         parts.append("sys.exit(_pg_session())\n")
@@ -36,7 +36,7 @@ def target_env(extra: Optional[Mapping[str, str]] = None, args: Sequence[str] = 
     env = dict(os.environ)
     env["PINGUARD_HOOK"] = "off"  # this process judges; the hook (if installed) stands aside
     if "--no-build-isolation" in args and "PIP_BUILD_CONSTRAINT" not in env:
-        # pip 25.3+ refuses a configured build-constraint with --no-build-isolation; a blank value clears it
+        # pip refuses a configured build-constraint with --no-build-isolation (pip_versions.py); a blank value clears it
         env["PIP_BUILD_CONSTRAINT"] = " "
     env.update(extra or {})
     return env

@@ -1,5 +1,6 @@
 # The child side of `pinguard pip install`: runs with the target environment's interpreter, after the sources of
-# env_probe.py and pip_patch.py (which define probe, plan_of, patch_resolver, options_summary, empty).
+# env_probe.py, pip_versions.py and pip_patch.py (which define probe, SUPPORTED_PIP, pip_version_tuple, plan_of,
+# patch_resolver, options_summary, empty).
 #
 # Protocol (JSON lines over two pipes whose descriptors arrive in PINGUARD_SESSION_FDS="read,write"):
 #   child  -> {"type": "env", "env": <probe>}                  at once, before pip is imported
@@ -58,7 +59,8 @@ def _pg_session():
     version = getattr(pip, "__version__", "0")
     try:
         if pip_version_tuple(version) < SUPPORTED_PIP[0]:
-            raise ImportError("pip %s predates the resolver pinguard attaches to (pip 20.3)" % version)
+            raise ImportError("pip %s predates the resolver pinguard attaches to (pip %d.%d)" % (
+                (version,) + SUPPORTED_PIP[0]))
         from pip._internal.cli.main import main as pip_main
         import pip._internal.resolution.resolvelib.resolver as resolver_module
 

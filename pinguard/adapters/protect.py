@@ -1,12 +1,10 @@
-"""`pinguard init` and `pinguard init --undo`: protect one environment with what pip and uv read.
+"""`pinguard init` and `pinguard init --undo`: protect one environment with what its installers read.
 
 init writes, in one transaction (install_state.Transaction):
 
-- `<prefix>/pinguard-constraints.txt`: the generated constraints (pip format);
-- `<prefix>/pip.conf`: `[install] constraint` (+ `build-constraint` for pip 26.2+), existing content kept;
-- `<prefix>/bin/activate` (venv) or `etc/conda/{activate,deactivate}.d/pinguard-uv.sh` (conda): UV_CONSTRAINT;
-- `<project>/uv.toml` for each `--project DIR`: constraint-dependencies;
-- with `--hook`: `<site-packages>/pinguard-hook.pth` and `<prefix>/pinguard-hook.py`;
+- `<prefix>/pinguard-constraints.txt`: the generated constraints (pip format), which every frontend points at;
+- what each installer frontend plans (adapters/frontend.py `frontends()`): pip.conf, the activate script's
+  UV_CONSTRAINT, a conda environment's files, each `--project DIR`'s uv.toml, the `--hook` files;
 - `<prefix>/pinguard.toml`: the anchors and byte-exact backups of all of the above.
 
 A second init updates the same files in place (keeping the first backups); `--undo` restores them all. Both hold
@@ -17,28 +15,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
-
-from packaging.version import Version
+from typing import List, Optional, Sequence, Tuple
 
 from pinguard import kb as kb_module
-from pinguard.adapters import activate, hook, install_state, pip_config, uv_config
+from pinguard.adapters import install_state
 from pinguard.adapters.env_lock import environment_lock
 from pinguard.adapters.formats import render
+from pinguard.adapters.frontend import InitTarget, frontends
 from pinguard.engines.family import normalize_build
 from pinguard.engines.generate import generate
 from pinguard.errors import BadInput
 from pinguard.model import Anchor
-from pinguard.sources.environment import Environment, pip_config_values, read_environment, read_prefix
-
-BUILD_CONSTRAINT_SINCE = Version("26.2")  # pip stopped applying -c/PIP_CONSTRAINT to build environments
-HOOK_SINCE = Version("20.3")
-SITE_CONFIG_SINCE = Version("19.3")  # older pip reads sys.prefix/pip.conf only in virtual environments
+from pinguard.sources.environment import TargetEnvironment, read_environment, read_prefix
 
 
 @dataclass
 class InitResult:
-    env: Environment
+    env: TargetEnvironment
     state: install_state.State
     written: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
@@ -46,24 +39,14 @@ class InitResult:
     dropped: List[str] = field(default_factory=list)  # family members left out: no wheel for the env's Python
 
 
-def _text(path: str) -> Optional[str]:
-    found = install_state.read_bytes(path)
-    if found is None:
-        return None
-    try:
-        return found[0].decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput("%s is not UTF-8 text; fix it or remove it" % path)
-
-
-def target(python: Optional[str], prefix: Optional[str]) -> Environment:
+def target(python: Optional[str], prefix: Optional[str]) -> TargetEnvironment:
     """--python PATH (an interpreter) or --prefix PATH (an environment); default: the one pinguard runs in."""
     if python and prefix:
         raise BadInput("give --python or --prefix, not both")
     return read_prefix(prefix) if prefix else read_environment(python)
 
 
-def _conda_pip_pins(kb, text: str, env: Environment) -> str:
+def _conda_pip_pins(kb, text: str, env: TargetEnvironment) -> str:
     """For packages conda installed without a build label (pip sees conda's torch as plain 1.10.0), drop the
     `+label` from their pins: a labelled pin would make pip replace conda's package with a wheel."""
     from pinguard.specs import normalize
@@ -96,25 +79,46 @@ def init(anchor_texts: Sequence[str], python: Optional[str], cuda: Optional[str]
         return _init(env, anchor_texts, cuda, with_hook, projects)
 
 
-def _require_writable(env: Environment) -> None:
+def _require_writable(env: TargetEnvironment) -> None:
     if not env.writable and not os.access(env.prefix, os.W_OK):
         raise BadInput("cannot write to %s (the environment's prefix); run as its owner" % env.prefix)
 
 
-def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], with_hook: bool,
+def _init(env: TargetEnvironment, anchor_texts: Sequence[str], cuda: Optional[str], with_hook: bool,
           projects: Sequence[str]) -> InitResult:
     previous = install_state.read_state(env.prefix)
     previous_bytes = install_state.read_bytes(install_state.state_path(env.prefix))
-    if not anchor_texts:
-        if previous is None:
-            raise BadInput("give the anchor, e.g. pinguard init torch==1.10.0")
-        anchor_texts = previous.anchors
-        cuda = cuda or previous.cuda
+    anchor_texts, cuda = _requested(previous, anchor_texts, cuda)
     anchors = [Anchor.parse(a) for a in anchor_texts]
     build = normalize_build(cuda) if cuda else None
     kb = kb_module.load()
     generated = generate(kb, anchors, python=env.python, build=build)
+    state = _next_state(previous, env, anchors, build, with_hook, projects)
+    result = InitResult(env, state, constraints=len(generated.constraints), dropped=list(generated.dropped))
+    target = InitTarget(env, kb, anchors, build, generated, state, install_state.constraints_path(env.prefix))
+    changes = [_constraints_change(target)]
+    for frontend in frontends():
+        planned = frontend.plan(target)
+        changes.extend(planned.changes)
+        result.notes.extend(planned.notes)
+    result.written = install_state.Transaction(state, previous_bytes).apply(changes)
+    return result
 
+
+def _requested(previous: Optional[install_state.State], anchor_texts: Sequence[str],
+               cuda: Optional[str]) -> Tuple[Sequence[str], Optional[str]]:
+    """The anchors and --cuda to protect with: the ones given, else the ones the last init recorded."""
+    if anchor_texts:
+        return anchor_texts, cuda
+    if previous is None:
+        raise BadInput("give the anchor, e.g. pinguard init torch==1.10.0")
+    return previous.anchors, cuda or previous.cuda
+
+
+def _next_state(previous: Optional[install_state.State], env: TargetEnvironment, anchors: Sequence[Anchor],
+                build: Optional[str], with_hook: bool, projects: Sequence[str]) -> install_state.State:
+    """pinguard.toml's new contents but the file records (the transaction adds those): anchors, build, Python, the
+    hook and the projects (every earlier one stays)."""
     state = previous or install_state.State(env.prefix)
     state.anchors = [a.text for a in anchors]
     state.cuda = build
@@ -126,79 +130,15 @@ def _init(env: Environment, anchor_texts: Sequence[str], cuda: Optional[str], wi
             raise BadInput("--project %s is not a directory" % project)
         if path not in state.projects:
             state.projects.append(path)
-    result = InitResult(env, state, constraints=len(generated.constraints), dropped=list(generated.dropped))
-    changes: List[install_state.Change] = []
+    return state
 
-    constraints_file = install_state.constraints_path(env.prefix)
-    pip_text = render(kb, generated, "pip")
-    if env.is_conda:
-        pip_text = _conda_pip_pins(kb, pip_text, env)
-    changes.append(install_state.Change(constraints_file, "constraints", pip_text.encode("utf-8"), 0o644))
 
-    conf = env.pip_conf
-    current = _text(conf)
-    pip_config.parse(current or "", conf)  # a damaged pip.conf is named before pip is asked about it
-    values = pip_config_values(env) if env.has_python else None
-    if values is None:
-        result.notes.append("pip is not installed in %s: pip.conf is written for when it is" % env.prefix)
-        values = {}
-    if env.pip_version is not None and env.pip_version < SITE_CONFIG_SINCE and os.path.realpath(
-            env.prefix) == os.path.realpath(env.base_prefix):
-        result.notes.append("pip %s reads %s only inside a virtual environment: upgrade pip (%s+) so plain pip "
-                            "install obeys it" % (env.pip, conf, SITE_CONFIG_SINCE))
-    build_constraint = env.pip_version is not None and env.pip_version >= BUILD_CONSTRAINT_SINCE
-    ours = pip_config.config_file_value(constraints_file)
-    merged = pip_config.merge(current, conf, ours, values, build_constraint)
-    changes.append(install_state.Change(conf, "pip.conf", merged.encode("utf-8")))
-    if build_constraint:
-        result.notes.append("pip %s: build-constraint set too (pip 26.2+ keeps -c out of build environments); pip "
-                            "refuses it with --no-build-isolation: run those as PIP_BUILD_CONSTRAINT=' ' pip install "
-                            "--no-build-isolation ... (pinguard pip install does this itself)" % env.pip)
-
-    script = activate.activate_script(env.prefix)
-    if script is not None:
-        text, restores = activate.with_uv_constraint(_text(script) or "", constraints_file)
-        changes.append(install_state.Change(script, "activate", text.encode("utf-8")))
-        if not restores:
-            result.notes.append("%s has no deactivate function pinguard recognizes: UV_CONSTRAINT stays set after "
-                                "deactivate" % script)
-    if env.is_conda:
-        from pinguard.adapters import conda_env
-
-        extra = conda_env.init_changes(kb, env.prefix, anchors, python=env.python, build=build,
-                                       constraints_file=constraints_file)
-        changes.extend(install_state.Change(path, role, data) for path, role, data in extra.changes)
-        result.notes.extend(extra.notes)
-        on, off = activate.conda_scripts(env.prefix)
-        changes.append(install_state.Change(on, "conda-activate", activate.conda_activate(constraints_file).encode()))
-        changes.append(install_state.Change(off, "conda-deactivate", activate.conda_deactivate().encode()))
-    if script is None and not env.is_conda:
-        result.notes.append("no activate script in %s: for uv, export UV_CONSTRAINT=%s" % (env.prefix,
-                                                                                           constraints_file))
-
-    label = " ".join(state.anchors) + (" --cuda %s" % build if build else "")
-    for project in state.projects:
-        path = uv_config.uv_toml_path(project)
-        pyproject = _text(os.path.join(project, "pyproject.toml"))
-        text = uv_config.merge(_text(path), path, [c.requirement for c in generated.constraints], generated.index,
-                               pyproject, label)
-        changes.append(install_state.Change(path, "uv.toml", text.encode("utf-8")))
-
-    if state.hook:
-        if env.pip_version is None or env.pip_version < HOOK_SINCE:
-            raise BadInput("--hook needs pip %s or newer in %s (it has %s)" % (HOOK_SINCE, env.prefix,
-                                                                              env.pip or "no pip"))
-        if not hook.supported(env.pip or ""):
-            result.notes.append("pip %s is newer than the releases the hook was tested with (up to %d.%d); it "
-                                "warns if it cannot attach" % ((env.pip,) + hook.pip_patch.SUPPORTED_PIP[1]))
-        if not env.purelib or not os.path.isdir(env.purelib):
-            raise BadInput("cannot find the site-packages directory of %s" % env.prefix)
-        changes.append(install_state.Change(hook.hook_path(env.prefix), "hook",
-                                            hook.hook_text(env.prefix).encode("utf-8")))
-        changes.append(install_state.Change(hook.pth_path(env.purelib), "hook-pth",
-                                            hook.pth_text(env.prefix, hook.pth_path(env.purelib)).encode("utf-8")))
-    result.written = install_state.Transaction(state, previous_bytes).apply(changes)
-    return result
+def _constraints_change(target: InitTarget) -> install_state.FileChange:
+    """The constraints file every frontend points its installer at."""
+    text = render(target.kb, target.generated, "pip")
+    if target.env.is_conda:
+        text = _conda_pip_pins(target.kb, text, target.env)
+    return install_state.FileChange(target.constraints_file, "constraints", text.encode("utf-8"), 0o644)
 
 
 def undo(python: Optional[str], prefix: Optional[str] = None):

@@ -1,4 +1,5 @@
-"""A project's `uv.toml`: `constraint-dependencies` for the anchor, read by `uv pip install`, `uv lock` and
+"""The uv.toml frontend (adapters/frontend.py), for each `init --project DIR`: a project's `uv.toml`:
+`constraint-dependencies` for the anchor, read by `uv pip install`, `uv lock` and
 `uv sync` run in or below the project directory (uv 0.13 applies the top-level key to `uv pip` too).
 
 The block pinguard adds is marked; the rest of the file is kept as it was. A project whose pyproject.toml has a
@@ -12,6 +13,8 @@ import os
 import sys
 from typing import Optional, Sequence, Tuple
 
+from pinguard.adapters.frontend import Frontend, InitTarget, Planned, read_text
+from pinguard.adapters.install_state import FileChange
 from pinguard.errors import BadInput
 
 if sys.version_info >= (3, 11):
@@ -81,3 +84,22 @@ def merge(text: Optional[str], where: str, constraints: Sequence[str], index: Op
             result += "\n".join(tail) + "\n"
     _loads(result, where)
     return result
+
+
+class UvTomlFrontend(Frontend):
+    """constraint-dependencies in the uv.toml of each `--project DIR` (the earlier inits' ones too)."""
+
+    def plan(self, target: InitTarget) -> Planned:
+        planned = Planned()
+        generated, state = target.generated, target.state
+        label = " ".join(state.anchors) + (" --cuda %s" % target.build if target.build else "")
+        for project in state.projects:
+            path = uv_toml_path(project)
+            pyproject = read_text(os.path.join(project, "pyproject.toml"))
+            text = merge(read_text(path), path, [c.requirement for c in generated.constraints], generated.index,
+                         pyproject, label)
+            planned.changes.append(FileChange(path, "uv.toml", text.encode("utf-8")))
+        return planned
+
+
+FRONTEND = UvTomlFrontend()

@@ -17,17 +17,17 @@ from typing import List, Optional, Sequence, Union
 
 from pinguard.adapters import install_state
 from pinguard.adapters.pip_args import GuardArgs, elsewhere, requested
-from pinguard.adapters.pip_guard import (EXIT_REFUSED, MAX_ROUNDS, Context, Guard, Outcome, anchor_source,
+from pinguard.adapters.pip_guard import (EXIT_REFUSED, MAX_ROUNDS, Guard, GuardContext, Outcome, anchor_source,
                                          load_context, target_env)
 from pinguard.engines.guard import PlanItem, Rewrite, judge_plan, prejudge, rewrite_constraints
 from pinguard.errors import BadInput
-from pinguard.sources.environment import Environment, read_environment, resolve_interpreter
+from pinguard.sources.environment import TargetEnvironment, read_environment, resolve_interpreter
 from pinguard.specs import normalize
 
 _LINE = re.compile(r"^\s*([+~-])\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)(?:\s+\(from\s+(.+)\))?\s*$")
 
 
-def find_uv(env: Environment) -> str:
+def find_uv(env: TargetEnvironment) -> str:
     for candidate in (os.environ.get("PINGUARD_UV"), shutil.which("uv"),
                       os.path.join(os.path.dirname(env.executable), "uv")):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -66,7 +66,7 @@ class UvGuard(Guard):
         finally:
             self.discard_temporary()
 
-    def _run_uv(self, ctx: Context, uv: str) -> int:
+    def _run_uv(self, ctx: GuardContext, uv: str) -> int:
         env = ctx.env
         installed = ctx.installed()
         early = prejudge(ctx.kb, installed, self.requirements, ctx.anchors, env.python, installer="uv")
@@ -123,7 +123,7 @@ class UvGuard(Guard):
             return process.returncode
         return parse_plan(process.stderr + "\n" + process.stdout)
 
-    def _failed(self, ctx: Context, code: int, installed: bool) -> int:
+    def _failed(self, ctx: GuardContext, code: int, installed: bool) -> int:
         message = ("uv failed while installing the judged plan (exit %d); see its messages above" % code
                    if installed else "uv failed before installing anything (exit %d); see its messages above" % code)
         if self.args.json:

@@ -20,7 +20,6 @@ runtime that is not pytorch's), and which removals would remove an anchored pack
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -135,7 +134,3 @@ def judge_request_table(table: Mapping[str, object], specs_to_add: Sequence[Cond
 def _name(requirement: str) -> str:
     found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else requirement
-
-
-def build_matches(build: str, glob: str) -> bool:
-    return fnmatch.fnmatchcase(build, glob)

@@ -24,6 +24,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pinguard.conda_names import CondaNames
+from pinguard.conda_records import CondaRecord, PythonDist, TorchBuild, parse_build
 from pinguard.conda_spec import CondaSpec, CondaSpecError
 from pinguard.engines.check import ANCHOR_CHANGED
 from pinguard.engines.generate import ANCHOR, PAIRING, generate
@@ -32,7 +33,6 @@ from pinguard.errors import PinguardError
 from pinguard.kb import KnowledgeBase
 from pinguard.lightrecord import Record
 from pinguard.model import FAMILY, Anchor, Pin, Violation
-from pinguard.sources.conda_meta import CondaRecord, PythonDist, TorchBuild, parse_build
 
 CUDA_MIX = "conda-cuda-mix"
 PIP_OVER_CONDA = "pip-over-conda"

@@ -1,7 +1,8 @@
 """doctor: findings about one live environment, each with the command that fixes it. Pure.
 
-Input is what the sources read (the environment probe, the GPU probe, `pip check`, pinguard.toml and pip.conf
-facts); output is a list of `Finding`s, most severe first.
+Input is what the sources read (the environment probe, the GPU probe, `pip check`, pinguard.toml) and what the
+installer frontends found about their own files (adapters/frontend.py); output is a list of `Finding`s, most severe
+first.
 """
 
 from __future__ import annotations
@@ -53,10 +54,7 @@ class Facts:
     gpu: Mapping[str, Any]
     anchors: Sequence[Anchor] = ()
     initialized: bool = False
-    pip_conf_has_constraint: bool = False
-    pip_conf_has_build_constraint: bool = False
-    hook_recorded: bool = False
-    hook_present: bool = False
+    protection: Sequence[Finding] = ()  # the frontends' findings about their files (pip.conf, the hook, ...)
     pip_check: Optional[Sequence[str]] = None
     python_option: str = ""  # " --python PATH" for fix commands, "" for the environment pinguard runs in
     notes: List[str] = field(default_factory=list)
@@ -114,19 +112,8 @@ def _protection(facts: Facts, versions: Mapping[str, str]) -> List[Finding]:
         suggestion = "torch==%s" % torch if torch else "ANCHOR"
         return [Finding("warning", "not-protected", "no pinguard.toml in %s: later pip and uv installs are not held "
                         "to an anchor" % facts.prefix, "pinguard init%s %s" % (py, suggestion))]
-    found = [Finding("info", "protected", "anchored to %s" % ", ".join(a.text for a in facts.anchors))]
-    if not facts.pip_conf_has_constraint:
-        found.append(Finding("warning", "pip-conf", "%s/pip.conf does not name pinguard's constraints: plain pip "
-                             "install is not held" % facts.prefix, "pinguard init%s" % py))
-    pip = _v(facts.pip or "")
-    if pip is not None and pip >= Version("26.2") and not facts.pip_conf_has_build_constraint:
-        found.append(Finding("warning", "build-constraint", "pip %s keeps constraints out of build environments and "
-                             "pip.conf has no build-constraint (pip was upgraded after init?)" % facts.pip,
-                             "pinguard init%s" % py))
-    if facts.hook_recorded and not facts.hook_present:
-        found.append(Finding("warning", "hook-missing", "pinguard.toml records the install hook, but its .pth file is "
-                             "gone", "pinguard init%s --hook" % py))
-    return found
+    return [Finding("info", "protected", "anchored to %s" % ", ".join(a.text for a in facts.anchors))] + list(
+        facts.protection)
 
 
 def _anchors(facts: Facts, versions: Mapping[str, str]) -> List[Finding]:

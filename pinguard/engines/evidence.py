@@ -25,7 +25,7 @@ from packaging.version import Version
 from pinguard.crash import Failure
 from pinguard.engines import import_closure, windows
 from pinguard.engines.api_queries import ApiView, distribution_of
-from pinguard.engines.hypotheses import Context, Hypothesis, hypotheses
+from pinguard.engines.hypotheses import Hypothesis, HypothesisContext, hypotheses
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def gather(failure: Optional[Failure], pins: Mapping[str, Version], fixed: Set[s
     evidence = Evidence(failure)
     if failure is None:
         return evidence
-    context = Context(pins, fixed, api, known_imports, evidence.looked, requires)
+    context = HypothesisContext(pins, fixed, api, known_imports, evidence.looked, requires)
     for hypothesis in hypotheses(failure, context):
         found = _windows(hypothesis, pins[hypothesis.dist], versions_of(hypothesis.dist), api)
         if not found:

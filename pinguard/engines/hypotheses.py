@@ -45,7 +45,7 @@ class Hypothesis:
 
 
 @dataclass
-class Context:
+class HypothesisContext:
     """What the hypotheses may consult: the pins, the movable distributions, the API view, the import table."""
 
     pins: Mapping[str, Version]
@@ -62,7 +62,7 @@ class Context:
         return dist is not None and dist in self.pins and dist not in self.fixed
 
 
-def hypotheses(failure: Failure, context: Context) -> List[Hypothesis]:
+def hypotheses(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     clash = _foreign_file(failure, context)
     if clash is not None:
         return clash
@@ -73,7 +73,7 @@ def hypotheses(failure: Failure, context: Context) -> List[Hypothesis]:
 # -- a file that no pinned release ships --------------------------------------------------------------------------
 
 
-def _foreign_file(failure: Failure, context: Context) -> Optional[List[Hypothesis]]:
+def _foreign_file(failure: Failure, context: HypothesisContext) -> Optional[List[Hypothesis]]:
     """The failing file is not in the pinned release its import name points at: another distribution, one a
     pinned package requires but the list does not name, installs the same package over it (tensorflow 1.15
     requires `tensorboard`, which overwrites the legacy `tensorflow-tensorboard`). The requirer then moves to a
@@ -100,7 +100,7 @@ def _foreign_file(failure: Failure, context: Context) -> Optional[List[Hypothesi
     return found
 
 
-def _unlisted_provider(context: Context, dist: str, version: Version, top: str) -> Optional[str]:
+def _unlisted_provider(context: HypothesisContext, dist: str, version: Version, top: str) -> Optional[str]:
     """A distribution `dist version` requires, that the pins do not list, and that installs import name `top`."""
     assert context.requires is not None
     providers = {normalize(top)} | {normalize(d) for d in context.known_imports.get(top, ())}
@@ -111,7 +111,7 @@ def _unlisted_provider(context: Context, dist: str, version: Version, top: str) 
     return None
 
 
-def _does_not_require(context: Context, dist: str, version: Version, intruder: str) -> Result:
+def _does_not_require(context: HypothesisContext, dist: str, version: Version, intruder: str) -> Result:
     assert context.requires is not None
     names = {normalize(r.name) for r in context.requires(dist, version)}
     if intruder in names:
@@ -122,7 +122,7 @@ def _does_not_require(context: Context, dist: str, version: Version, intruder: s
 # -- missing names ----------------------------------------------------------------------------------------------
 
 
-def _missing_name(failure: Failure, context: Context) -> List[Hypothesis]:
+def _missing_name(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     if failure.owner:
         return _missing_attribute(failure, context)
     found: List[Hypothesis] = []
@@ -145,7 +145,7 @@ def _missing_name(failure: Failure, context: Context) -> List[Hypothesis]:
     return found
 
 
-def _binds(context: Context, dist: str, version: Version, module: str, name: str) -> Result:
+def _binds(context: HypothesisContext, dist: str, version: Version, module: str, name: str) -> Result:
     found, where = binds_name(context.api, dist, version, module, name)
     if found:
         return True, "%s binds %s" % (where, name)
@@ -154,7 +154,7 @@ def _binds(context: Context, dist: str, version: Version, module: str, name: str
     return False, "%s does not bind %s" % (where, name) if where.endswith(".py") else where
 
 
-def _caller_code(context: Context, dist: str, version: Version, module: str,
+def _caller_code(context: HypothesisContext, dist: str, version: Version, module: str,
                  judge: Callable[[ModuleLookup], Result]) -> Result:
     """A caller test on one module of one release: a release without the module no longer needs anything from
     it; an unreadable one cannot tell; otherwise `judge` reads its facts."""
@@ -166,7 +166,7 @@ def _caller_code(context: Context, dist: str, version: Version, module: str,
     return judge(lookup)
 
 
-def _no_longer_imports(context: Context, dist: str, version: Version, caller_module: str, module: str, name: str,
+def _no_longer_imports(context: HypothesisContext, dist: str, version: Version, caller_module: str, module: str, name: str,
                        chains: Set[str]) -> Result:
     def judge(lookup: ModuleLookup) -> Result:
         assert lookup.facts is not None
@@ -182,7 +182,7 @@ def _no_longer_imports(context: Context, dist: str, version: Version, caller_mod
     return _caller_code(context, dist, version, caller_module, judge)
 
 
-def _missing_attribute(failure: Failure, context: Context) -> List[Hypothesis]:
+def _missing_attribute(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     """`'C' object has no attribute N`: C is looked for in what the caller's module imports."""
     found: List[Hypothesis] = []
     frame, owner, name = failure.frame, failure.owner.rsplit(".", 1)[-1], failure.name
@@ -215,7 +215,7 @@ def _missing_attribute(failure: Failure, context: Context) -> List[Hypothesis]:
     return found
 
 
-def _class_attribute(context: Context, dist: str, version: Version, module: str, owner: str, name: str) -> Result:
+def _class_attribute(context: HypothesisContext, dist: str, version: Version, module: str, owner: str, name: str) -> Result:
     cls, where = find_class(context.api, dist, version, [module], owner)
     if cls is None:
         return None, "%s: no class %s" % (module, owner)
@@ -223,7 +223,7 @@ def _class_attribute(context: Context, dist: str, version: Version, module: str,
     return has, "%s class %s %s %s" % (where, owner, "defines" if has else "does not define", name)
 
 
-def _no_longer_uses(context: Context, dist: str, version: Version, module: str, chains: Set[str]) -> Result:
+def _no_longer_uses(context: HypothesisContext, dist: str, version: Version, module: str, chains: Set[str]) -> Result:
     def judge(lookup: ModuleLookup) -> Result:
         assert lookup.facts is not None
         used = sorted(c for c in chains if lookup.facts.uses_attribute(c))
@@ -236,7 +236,7 @@ def _no_longer_uses(context: Context, dist: str, version: Version, module: str, 
 # -- missing modules --------------------------------------------------------------------------------------------
 
 
-def _missing_module(failure: Failure, context: Context) -> List[Hypothesis]:
+def _missing_module(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     found: List[Hypothesis] = []
     module = failure.module
     callee = context.dist_of(module)
@@ -256,7 +256,7 @@ def _missing_module(failure: Failure, context: Context) -> List[Hypothesis]:
     return found
 
 
-def _has_module(context: Context, dist: str, version: Version, module: str, deprecated_ok: bool) -> Result:
+def _has_module(context: HypothesisContext, dist: str, version: Version, module: str, deprecated_ok: bool) -> Result:
     lookup = context.api.module(dist, version, module)
     if lookup.status == "absent":
         return False, "has no module %s" % module
@@ -267,7 +267,7 @@ def _has_module(context: Context, dist: str, version: Version, module: str, depr
     return True, "has %s" % (lookup.path or module)
 
 
-def _no_longer_imports_module(context: Context, dist: str, version: Version, caller_module: str,
+def _no_longer_imports_module(context: HypothesisContext, dist: str, version: Version, caller_module: str,
                               module: str) -> Result:
     parent, _, last = module.rpartition(".")
 
@@ -283,7 +283,7 @@ def _no_longer_imports_module(context: Context, dist: str, version: Version, cal
 # -- call shapes ------------------------------------------------------------------------------------------------
 
 
-def _call_shape(failure: Failure, context: Context) -> List[Hypothesis]:
+def _call_shape(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     found: List[Hypothesis] = []
     function, frame = failure.callee, failure.frame
     module = failure.qualifier
@@ -318,7 +318,7 @@ def _call_need(failure: Failure) -> str:
     return "does not require %s" % failure.name
 
 
-def _accepts(context: Context, dist: str, version: Version, module: str, function: str, failure: Failure) -> Result:
+def _accepts(context: HypothesisContext, dist: str, version: Version, module: str, function: str, failure: Failure) -> Result:
     signature, where = find_function(context.api, dist, version, module, function)
     if signature is None:
         return None, "%s: no def %s found" % (where or module, function)
@@ -335,7 +335,7 @@ def _accepts(context: Context, dist: str, version: Version, module: str, functio
     return ok, "%s def %s%s" % (where, function, signature.describe())
 
 
-def _no_longer_passes(context: Context, dist: str, version: Version, module: str, function: str,
+def _no_longer_passes(context: HypothesisContext, dist: str, version: Version, module: str, function: str,
                       keyword: str) -> Result:
     def judge(lookup: ModuleLookup) -> Result:
         assert lookup.facts is not None
@@ -348,7 +348,7 @@ def _no_longer_passes(context: Context, dist: str, version: Version, module: str
 # -- raised errors and version checks ---------------------------------------------------------------------------
 
 
-def _raised(failure: Failure, context: Context) -> List[Hypothesis]:
+def _raised(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     frame = failure.frame
     if frame is None or not frame.installed or frame.module is None:
         return []
@@ -392,7 +392,7 @@ def _raising_statement(facts: ModuleFacts, line: int, message: str) -> Optional[
     return min(matching, key=lambda s: abs(s.first - line)) if matching else None
 
 
-def _does_not_raise(context: Context, dist: str, version: Version, module: str, texts: Tuple[str, ...]) -> Result:
+def _does_not_raise(context: HypothesisContext, dist: str, version: Version, module: str, texts: Tuple[str, ...]) -> Result:
     lookup = context.api.module(dist, version, module)
     if lookup.status == "absent":
         return None, "has no module %s" % module
@@ -403,7 +403,7 @@ def _does_not_raise(context: Context, dist: str, version: Version, module: str, 
     return True, "%s has no raise of %r" % (lookup.path, texts[0][:60])
 
 
-def _assertion(failure: Failure, context: Context) -> List[Hypothesis]:
+def _assertion(failure: Failure, context: HypothesisContext) -> List[Hypothesis]:
     frame = failure.frame
     if frame is None:
         return []
@@ -426,7 +426,7 @@ def _assert_condition(code: str) -> Optional[ast.AST]:
     return None
 
 
-def _version_check(failure: Failure, context: Context, statement: Statement, facts: Optional[ModuleFacts],
+def _version_check(failure: Failure, context: HypothesisContext, statement: Statement, facts: Optional[ModuleFacts],
                    subject: Optional[str]) -> List[Hypothesis]:
     condition = statement.condition
     assert condition is not None
@@ -463,7 +463,7 @@ def _version_check(failure: Failure, context: Context, statement: Statement, fac
     return found
 
 
-def _checks_accept(context: Context, dist: str, version: Version, module: str, pinned: Mapping[str, str]) -> Result:
+def _checks_accept(context: HypothesisContext, dist: str, version: Version, module: str, pinned: Mapping[str, str]) -> Result:
     lookup = context.api.module(dist, version, module)
     if lookup.facts is None:
         return (True, "has no module %s" % module) if lookup.status == "absent" else (None, lookup.why)
@@ -484,7 +484,7 @@ def _checks_accept(context: Context, dist: str, version: Version, module: str, p
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 
-def _caller(frame: Optional[Frame], context: Context) -> Optional[str]:
+def _caller(frame: Optional[Frame], context: HypothesisContext) -> Optional[str]:
     """The distribution of an installed frame, when it may move."""
     if frame is None or not frame.installed or frame.module is None:
         return None
@@ -492,20 +492,20 @@ def _caller(frame: Optional[Frame], context: Context) -> Optional[str]:
     return dist if context.movable(dist) else None
 
 
-def _entry_modules(failure: Failure, dist: str, context: Context) -> Tuple[str, ...]:
+def _entry_modules(failure: Failure, dist: str, context: HypothesisContext) -> Tuple[str, ...]:
     """The first module of `dist` the traceback entered (what the project imported), and its packages."""
     entry = _entry(failure, dist, context)
     return tuple(importers([entry])) if entry else ()
 
 
-def _entry(failure: Failure, dist: str, context: Context) -> str:
+def _entry(failure: Failure, dist: str, context: HypothesisContext) -> str:
     for frame in failure.block.frames:
         if frame.installed and frame.module and context.dist_of(frame.module) == dist:
             return frame.module
     return ""
 
 
-def _keeps_entry(failure: Failure, context: Context, dist: str,
+def _keeps_entry(failure: Failure, context: HypothesisContext, dist: str,
                  test: Callable[[Version], Result]) -> Callable[[Version], Result]:
     """A caller test that also requires the module the crashed code entered `dist` by to exist in the release:
     a release without it does not "no longer need" the name, it breaks the import that led there."""

@@ -1,7 +1,7 @@
 """The environment reader: one Python environment (any interpreter from 3.6 up), read through a subprocess.
 
 The probe (`env_probe.py`) runs with the target interpreter and prints JSON; this module turns it into an
-`Environment`. The environment pinguard runs in is probed in-process (no subprocess). Every failure to run the
+`TargetEnvironment`. The environment pinguard runs in is probed in-process (no subprocess). Every failure to run the
 interpreter is a one-line `BadInput`.
 """
 
@@ -35,7 +35,7 @@ def probe_source() -> str:
 
 
 @dataclass
-class Environment:
+class TargetEnvironment:
     """What the probe saw: interpreter, prefix, pip, distributions, conda records, torch's build."""
 
     executable: str
@@ -47,21 +47,17 @@ class Environment:
     conda: Optional[Dict[str, str]]  # conda-meta records (name -> version), None when not a conda prefix
     torch: Optional[Dict[str, Any]]
     writable: bool
-    site_dirs: List[str] = field(default_factory=list)
-    externally_managed: bool = False
     pip_conf: str = ""
     purelib: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_probe(cls, data: Mapping[str, Any]) -> "Environment":
+    def from_probe(cls, data: Mapping[str, Any]) -> "TargetEnvironment":
         try:
             return cls(executable=data["executable"], prefix=data["prefix"], base_prefix=data["base_prefix"],
                        version=list(data["version"]), pip=data.get("pip"),
                        distributions=list(data.get("distributions") or []), conda=data.get("conda"),
                        torch=data.get("torch"), writable=bool(data.get("writable")),
-                       site_dirs=list(data.get("site_dirs") or []),
-                       externally_managed=bool(data.get("externally_managed")),
                        pip_conf=data.get("pip_conf") or os.path.join(data["prefix"], "pip.conf"),
                        purelib=data.get("purelib") or "", raw=data)
         except (KeyError, TypeError) as exc:
@@ -140,12 +136,12 @@ def resolve_interpreter(python: Optional[str]) -> str:
     return path
 
 
-def read_environment(python: Optional[str] = None) -> Environment:
+def read_environment(python: Optional[str] = None) -> TargetEnvironment:
     """Probe the environment of `python` (default: the one pinguard runs in)."""
     if python is None:
         from pinguard.sources import env_probe
 
-        return Environment.from_probe(env_probe.probe())
+        return TargetEnvironment.from_probe(env_probe.probe())
     interpreter = resolve_interpreter(python)
     try:
         result = subprocess.run([interpreter, ISOLATED, "-c", probe_source() + "\nsys.stdout.write(probe_json())\n"],
@@ -163,7 +159,7 @@ def read_environment(python: Optional[str] = None) -> Environment:
         data = json.loads(result.stdout.decode("utf-8"))
     except ValueError:
         raise BadInput("%s printed something other than the probe's JSON" % python)
-    return Environment.from_probe(data)
+    return TargetEnvironment.from_probe(data)
 
 
 #: Prints X.Y using nothing but the built-in `sys` (never imported from a path, whatever the flags).
@@ -191,7 +187,7 @@ def interpreter_version(python: str) -> str:
     return text
 
 
-def read_prefix(prefix: str) -> Environment:
+def read_prefix(prefix: str) -> TargetEnvironment:
     """The environment at `prefix`: read through its own interpreter, or, for a conda environment without one,
     from its conda-meta records alone (no pip, no distributions)."""
     path = os.path.abspath(os.path.expanduser(prefix))
@@ -213,12 +209,12 @@ def read_prefix(prefix: str) -> Environment:
         if not part.isdigit():
             break
         version.append(int(part))
-    return Environment(executable="", prefix=path, base_prefix=path, version=version, pip=None, distributions=[],
+    return TargetEnvironment(executable="", prefix=path, base_prefix=path, version=version, pip=None, distributions=[],
                        conda=records, torch=None, writable=os.access(path, os.W_OK),
                        pip_conf=os.path.join(path, "pip.conf"))
 
 
-def run_python(env: Environment, args: Sequence[str], timeout: int = 600,
+def run_python(env: TargetEnvironment, args: Sequence[str], timeout: int = 600,
                extra_env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
     """Run the environment's interpreter, isolated (ISOLATED), with `args`, capturing text output."""
     try:
@@ -230,7 +226,7 @@ def run_python(env: Environment, args: Sequence[str], timeout: int = 600,
         raise BadInput("cannot run %s: %s" % (env.executable, exc.strerror or exc))
 
 
-def pip_config_values(env: Environment) -> Optional[Dict[str, str]]:
+def pip_config_values(env: TargetEnvironment) -> Optional[Dict[str, str]]:
     """`pip config list` of the environment's pip (files only, not PIP_* variables); None without pip."""
     if env.pip is None:
         return None
@@ -257,7 +253,7 @@ def pip_config_values(env: Environment) -> Optional[Dict[str, str]]:
     return values
 
 
-def pip_check(env: Environment) -> Optional[List[str]]:
+def pip_check(env: TargetEnvironment) -> Optional[List[str]]:
     """Lines of `pip check` (empty when consistent); None without pip."""
     if env.pip is None:
         return None
