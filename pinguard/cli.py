@@ -234,9 +234,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def kb_knows(kb, name: str) -> bool:
     """Does the knowledge base say anything about this package (torch family, a rule, a conda name)?"""
-    from pinguard.model import FAMILY
-
-    if name == "torch" or name in FAMILY:
+    if name in kb.family.all:
         return True
     return any(name in rule.packages() for rule in kb.rules)
 
@@ -331,17 +329,17 @@ def _print_check(result, anchors, count: int) -> None:
         print("note: %s" % note, file=sys.stderr)
 
 
-DEFAULT_GPU = "7.5"
-DEFAULT_GPU_TEXT = ("no --gpu given: assuming an NVIDIA Turing GPU (sm_75, e.g. RTX 2080 Ti, the debug missions' "
-                    "host); pass --gpu sm_XY or --gpu auto to change it")
-
-
-def _gpu(text: Optional[str]):
-    """(compute capability or None, what was assumed) for --gpu sm_XY | X.Y | auto | none."""
+def _gpu(text: Optional[str], default=None):
+    """(compute capability or None, what was assumed) for --gpu sm_XY | X.Y | auto | none; without --gpu, the
+    knowledge base's default GPU (gpu.toml [default_gpu], the `default` given), else none."""
     from packaging.version import Version
 
     if text is None:
-        return Version(DEFAULT_GPU), DEFAULT_GPU_TEXT
+        if default is None:
+            return None, "no --gpu given and no default GPU in the knowledge base: GPU-specific rules do not apply"
+        return default.sm, ("no --gpu given: assuming an NVIDIA %s GPU (sm_%s, e.g. %s, %s); pass --gpu sm_XY or "
+                            "--gpu auto to change it" % (default.name, str(default.sm).replace(".", ""),
+                                                         default.example, default.why))
     value = text.strip().lower()
     if len(value) > 20 or not value.isascii():
         raise BadInput("--gpu takes sm_XY (e.g. sm_75, sm_86), X.Y, auto or none, not %r" % text[:20])
@@ -394,11 +392,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
     python = parse_python(python_text)
     anchors = [Anchor.parse(a) for a in anchor_texts]
     env = parse_pins(env_text, where, python=None)
-    gpu, assumption = _gpu(args.gpu)
+    kb = kb_module.load()
+    gpu, assumption = _gpu(args.gpu, kb.gpu.default)
     import logging
 
     logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
-    kb = kb_module.load()
     client = index_client(args, phases)
     phases.phase("resolving %d pins for Python %s, fetching package data and release files as needed" % (
         len(env), python))

@@ -27,7 +27,7 @@ from pinguard import __version__
 _SLIM: Dict[str, object] = {}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(_HERE, "knowledge")  # = pinguard.kb.DATA_DIR, without importing kb (and packaging)
-_CODE = ("kb.py", "model.py", "conda_names.py", "kb_cache.py")
+_CODE = ("kb.py", "kb_types.py", "model.py", "conda_names.py", "kb_cache.py")
 
 
 def cache_root() -> str:
@@ -85,10 +85,8 @@ def names_index(kb) -> Dict[str, object]:
 
     `relevant`: conda names of every package the knowledge base speaks of (rules, the torch family, conda-only
     CUDA packages, python); `to_conda`: PyPI name -> conda names, `globs`: [PyPI glob, conda names]."""
-    from pinguard.model import FAMILY
-
     names = kb.names
-    mentioned = {"torch"} | set(FAMILY)
+    mentioned = set(kb.family.all)
     for rule in kb.rules:
         mentioned.update(rule.packages())
     to_conda: Dict[str, list] = {}
@@ -139,6 +137,7 @@ def load_index(directory: Optional[str] = None) -> Optional[Dict[str, object]]:
 def load_slim(directory: Optional[str] = None):
     """The knowledge base for judging (signatures dropped), from the snapshot when it is current."""
     from pinguard import kb as kb_module
+    from pinguard.kb_types import KnowledgeBase
 
     directory = directory or os.environ.get("PINGUARD_KNOWLEDGE_DIR") or DATA_DIR
     if directory in _SLIM:
@@ -148,7 +147,7 @@ def load_slim(directory: Optional[str] = None):
         try:
             with open(path, "rb") as handle:
                 loaded = pickle.load(handle)
-            if isinstance(loaded, kb_module.KnowledgeBase):
+            if isinstance(loaded, KnowledgeBase):
                 _SLIM[directory] = loaded
                 if not os.path.exists(index_path):
                     _store_json(index_path, names_index(loaded))

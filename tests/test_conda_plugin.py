@@ -436,7 +436,7 @@ def test_pip_over_conda_double_installs_are_found(tmp_path):
     prefix = make_env(str(tmp_path / "env"), dists=(("numpy", "1.19.5", "conda"), ("numpy", "1.21.6", "pip"),
                                                      ("requests", "2.27.1", "pip")))
     view = conda_meta.read_prefix(prefix)
-    found = double_installs(kb_module.load().names, view.records, view.dists)
+    found = double_installs(kb_module.load(), view.records, view.dists)
     assert [(v.rule, v.packages) for v in found] == [("pip-over-conda", {"numpy": "1.21.6"})]
     assert "conda install --force-reinstall numpy==1.19.5=py37h3e96413_3" in found[0].fix
 

@@ -34,7 +34,7 @@ from pinguard.adapters.frontend import Frontend, InitTarget, Planned
 from pinguard.adapters.install_state import FileChange
 from pinguard.conda_records import CondaRecord, parse_build
 from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor
 from pinguard.sources.conda_meta import META, PINNED, is_conda_prefix, python_version, read_records
 
@@ -86,11 +86,10 @@ def _strip_block(text: str) -> str:
 
 
 def _check_anchors(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str, CondaRecord]) -> None:
-    names = kb.names
     _check_anchor_names(kb, anchors)
     from pinguard.engines.conda_rules import as_pypi
 
-    installed = as_pypi(names, records.values(), [a.name for a in anchors])
+    installed = as_pypi(kb, records.values(), [a.name for a in anchors])
     for anchor in anchors:
         package = installed.get(anchor.name)
         if package is None:
@@ -201,7 +200,7 @@ def _existing_breakage(kb, anchors, records, python) -> List[str]:
     from pinguard.engines.check import check
     from pinguard.engines.conda_rules import cuda_findings, prefix_pins
 
-    pins = prefix_pins(kb.names, list(records.values()), [], [a.name for a in anchors])
+    pins = prefix_pins(kb, list(records.values()), [], [a.name for a in anchors])
     found = check(kb, pins, anchors, python=python).violations + cuda_findings(kb.names, records.values())
     return ["the environment already breaks a rule: [%s] %s (fix: %s)" % (v.rule, v.summary, " ".join(v.fix) or "-")
             for v in found]
@@ -281,10 +280,10 @@ def check_prefix(kb: KnowledgeBase, prefix: str, anchor_texts: Sequence[str] = (
     if python is None and view.python:
         python = Version(view.python)
     prefer = [a.name for a in anchors]
-    pins = prefix_pins(kb.names, view.records, view.dists, prefer)
+    pins = prefix_pins(kb, view.records, view.dists, prefer)
     result = check(kb, pins, anchors, python=python)
     seen = {(v.rule, tuple(sorted(v.packages))) for v in result.violations}
-    for violation in cuda_findings(kb.names, view.records) + double_installs(kb.names, view.records, view.dists,
+    for violation in cuda_findings(kb.names, view.records) + double_installs(kb, view.records, view.dists,
                                                                              prefer):
         if (violation.rule, tuple(sorted(violation.packages))) not in seen:
             result.violations.append(violation)

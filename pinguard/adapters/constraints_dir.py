@@ -15,7 +15,7 @@ from pinguard import kb as kb_module
 from pinguard.adapters.formats import render_pip
 from pinguard.engines.generate import generate
 from pinguard.fsutil import write_atomic
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor
 
 

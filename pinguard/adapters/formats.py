@@ -9,7 +9,7 @@ from packaging.specifiers import SpecifierSet
 
 from pinguard import __version__
 from pinguard.engines.generate import ANCHOR, PAIRING, WITH, Generated
-from pinguard.kb import KnowledgeBase, describe_pythons
+from pinguard.kb_types import KnowledgeBase, describe_pythons
 from pinguard.model import Constraint
 
 FORMATS = ("pip", "uv", "conda", "json")

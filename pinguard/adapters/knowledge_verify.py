@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 from pinguard.adapters.progress import Phases
 from pinguard.engines.knowledge_verify import Plan, exit_status, plan, summarize
 from pinguard.errors import BadInput
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.sources.index import IndexClient
 from pinguard.sources.index_config import resolve
 from pinguard.sources.knowledge_view import IndexReleaseView

@@ -24,7 +24,7 @@ from pinguard.engines import lock as engine
 from pinguard.engines.closure_resolver import ClosureResolver, requirement_reqs
 from pinguard.errors import BadInput
 from pinguard.fsutil import write_atomic
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Violation
 from pinguard.sources.index import IndexClient
 from pinguard.sources.index_config import IndexConfig

@@ -23,7 +23,7 @@ from pinguard.engines.check import ANCHOR_CHANGED, check
 from pinguard.engines.generate import generate
 from pinguard.engines.verdict import CONDA_OWNED, Installed, Verdict, judge
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Pin, Violation
 from pinguard.specs import exact_version, normalize, satisfiable
 

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pinguard.model import FAMILY, Release
+from pinguard.model import Release
 from pinguard.verify_types import (AGREED, DISAGREED, NEW, UNVERIFIABLE, Finding, LookupFailed, ReleaseFile,
                                    ReleaseView)
 from pinguard.wheel_tags import cpython_of, python_tuple, serves, wheel_tags
@@ -174,8 +174,7 @@ def _requirement_text(requirement: Requirement) -> str:
 def release_checks(release: Release) -> List[Tuple[str, Check]]:
     """(kind, check) for one torch release: its Python list, each member's pairing and Python wheels."""
     checks: List[Tuple[str, Check]] = [("python", torch_python_check(release))]
-    for member in FAMILY:
-        version = release.family.get(member)
+    for member, version in release.family.items():
         if version is not None:
             checks.append(("pairing", pairing_check(release, member, version)))
             if release.on_pypi:
@@ -217,11 +216,11 @@ def _requires_torch(view: ReleaseView, dist: str, version: Version) -> str:
     return " (%s)" % "; ".join(_requirement_text(r) for r in requirements)
 
 
-def known_versions(releases: Sequence[Release]) -> Dict[str, List[Version]]:
+def known_versions(releases: Sequence[Release], members: Sequence[str]) -> Dict[str, List[Version]]:
     """dist -> every version the knowledge base names (torch releases, paired and `also` members)."""
     known: Dict[str, List[Version]] = {"torch": [r.torch for r in releases if r.on_pypi]}
     for release in releases:
-        for member in FAMILY:
+        for member in members:
             if member in release.family:
                 known.setdefault(member, []).append(release.family[member])
             known.setdefault(member, []).extend(release.also.get(member, ()))
