@@ -20,7 +20,7 @@ import os
 import pickle
 import sys
 import tempfile
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from pinguard import __version__
 
@@ -80,7 +80,7 @@ def _paths(directory: str):
     return base + ".pickle", base + ".json"
 
 
-def names_index(kb) -> Dict[str, object]:
+def names_index(kb) -> Dict[str, Any]:
     """What a hook needs to tell, without the knowledge base, whether a conda package can matter at all.
 
     `relevant`: conda names of every package the knowledge base speaks of (rules, the torch family, conda-only
@@ -116,7 +116,7 @@ def names_index(kb) -> Dict[str, object]:
             "globs": globs}
 
 
-def load_index(directory: Optional[str] = None) -> Optional[Dict[str, object]]:
+def load_index(directory: Optional[str] = None) -> Optional[Dict[str, Any]]:
     """The names index of the current snapshot (a small JSON file), or None when there is none yet."""
     import json
 

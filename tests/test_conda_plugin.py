@@ -91,7 +91,7 @@ def test_requests_that_break_the_anchor_are_refused_with_the_rule(env, spec, rul
     error = refused(pre_solve, [Spec(spec)], [], prefix=env)
     assert rule in [r.rule for r in error.refusals]
     if rule not in ("anchor-changed", "torch-family-pairing"):
-        assert "source: https://" in str(error)
+        assert "source:   https://" in str(error)
 
 
 def test_removing_an_anchored_package_is_refused(env):
@@ -107,7 +107,7 @@ def test_a_transaction_replacing_the_anchored_pytorch_is_refused(env):
     error = refused(post_solve, "repodata.json", records(PYTORCH_DIST),
                     records("pytorch-1.11.0-py3.7_cuda11.3_cudnn8.3.2_0"), prefix=env)
     assert "the transaction replaces %s with pytorch-1.11.0-py3.7_cuda11.3_cudnn8.3.2_0" % PYTORCH_DIST in str(error)
-    assert "fix:    pytorch==1.10.0=py3.7_cuda11.3_cudnn8.2.0_0" in str(error)
+    assert "fix:      pytorch==1.10.0=py3.7_cuda11.3_cudnn8.2.0_0" in str(error)
 
 
 def test_a_transaction_replacing_the_anchored_build_with_a_cpu_build_is_refused(env):
@@ -125,7 +125,7 @@ def test_adding_cudatoolkit_10_2_next_to_a_cuda_11_3_pytorch_is_refused(env):
                     records("cudatoolkit-10.2.89-hfd86e86_1"), prefix=env)
     assert [r.rule for r in error.refusals] == ["conda-cuda-mix"]
     assert "cudatoolkit 10.2.89 is CUDA 10.2, but %s is built for CUDA 11.3" % PYTORCH_DIST in str(error)
-    assert "source: https://" in str(error)
+    assert "source:   https://" in str(error)
 
 
 def test_adding_a_cuda_version_of_another_major_is_refused(env):

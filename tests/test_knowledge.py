@@ -1,6 +1,5 @@
 """The shipped knowledge base loads, every fact has a source, and damage is reported by file and entry."""
 
-import os
 import re
 import shutil
 

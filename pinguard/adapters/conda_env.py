@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -184,7 +184,8 @@ def _generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Ver
         if chosen is None or chosen == anchor_label:
             raise
         notes.append("the installed %s is a build pinguard's torch table does not list (%s); constraints are "
-                     "written for torch's default build and the installed build is pinned exactly" % (torch.dist, exc))
+                     "written for torch's default build and the installed build is pinned exactly" % (
+                         torch.dist if torch else "torch", exc))
         return generate(kb, anchors, python=python)
 
 
@@ -251,7 +252,7 @@ def _guard_file(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str,
     from pinguard.engines.conda_rules import guard_table
     from pinguard.kb_cache import knowledge_digest
 
-    table = {"written_by": MARK, "knowledge": knowledge_digest()}
+    table: Dict[str, Any] = {"written_by": MARK, "knowledge": knowledge_digest()}
     table.update(guard_table(kb, anchors, list(records.values()), python))
     return json.dumps(table, indent=1) + "\n"
 
@@ -274,7 +275,7 @@ def check_prefix(kb: KnowledgeBase, prefix: str, anchor_texts: Sequence[str] = (
         if state is None:
             raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0 (%s has no pinguard.toml)" %
                            prefix)
-        anchor_texts = list(state["requirements"])  # type: ignore[arg-type]
+        anchor_texts = list(state["requirements"])  # type: ignore[call-overload]
     anchors = [Anchor.parse(a) for a in anchor_texts]
     _check_anchor_names(kb, anchors)
     if python is None and view.python:

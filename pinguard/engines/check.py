@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.engines.conditions import rule_holds
@@ -15,7 +14,7 @@ from pinguard.engines.generate import PAIRING, generate
 from pinguard.errors import PinguardError
 from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Context, Pin, Release, Violation
-from pinguard.specs import satisfiable
+from pinguard.specs import marker_environment, satisfiable
 
 ANCHOR_CHANGED = "anchor-changed"
 BUILD_MIX = "cuda-build-mix"
@@ -219,8 +218,7 @@ def _generated(kb: KnowledgeBase, anchors: Sequence[Anchor], by_name: Mapping[st
     rules = {r.id: r for r in kb.rules}
     environment = None
     if python is not None:
-        environment = {"python_version": "%d.%d" % (python.major, python.minor),
-                       "python_full_version": "%d.%d.0" % (python.major, python.minor)}
+        environment = marker_environment(python)
     violations = []
     for constraint in generated.constraints:
         pin = by_name.get(constraint.name)

@@ -66,7 +66,7 @@ class _ClosureProvider(_Provider):
 
     def _candidates(self, name: str) -> List[Version]:
         if name not in self._ordered:
-            self._ordered[name] = self.fixer.candidates(name)
+            self._ordered[name] = self.fixer.candidates(name)  # type: ignore[attr-defined] # a ClosureResolver
         return self._ordered[name]
 
     def get_preference(self, identifier, resolutions, candidates, information, *args, **kwargs):
@@ -137,7 +137,7 @@ class ClosureResolver:
     def resolve(self, requirements: Sequence[Req], constraints: Mapping[str, SpecifierSet]) -> Dict[str, Version]:
         """name -> version for everything the requirements need (extras folded into their package)."""
         self.constraints = dict(constraints)
-        provider = _ClosureProvider(self, set(), {})
+        provider = _ClosureProvider(self, set(), {})  # type: ignore[arg-type] # answers what fix's provider asks
         self.inner.prefetch_pages(split_extra(r.name)[0] for r in requirements)
         try:
             result = Resolver(provider, BaseReporter()).resolve(list(requirements), max_rounds=MAX_ROUNDS)

@@ -33,6 +33,7 @@ from pinguard.errors import PinguardError
 from pinguard.kb_types import KnowledgeBase
 from pinguard.lightrecord import Record
 from pinguard.model import Anchor, Pin, Violation
+from pinguard.specs import marker_environment
 
 CUDA_MIX = "conda-cuda-mix"
 PIP_OVER_CONDA = "pip-over-conda"
@@ -43,6 +44,9 @@ class Package(Record):
     conda name), version (torch family: 1.10.0+cu113, the build as a local label)."""
 
     __slots__ = _fields = ("record", "pypi", "version")
+    record: CondaRecord
+    pypi: str
+    version: str
 
 
 def _label_version(version: str, label: Optional[str]) -> str:
@@ -363,8 +367,7 @@ def _constraints(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[
         return {}
     environment = None
     if python is not None:
-        environment = {"python_version": "%d.%d" % (python.major, python.minor),
-                       "python_full_version": "%d.%d.0" % (python.major, python.minor)}
+        environment = marker_environment(python)
     out: Dict[str, list] = {}
     for constraint in generated.constraints:
         if constraint.marker:

@@ -45,7 +45,7 @@ class Facts:
     """Everything doctor looks at, read by sources/adapters."""
 
     prefix: str
-    python: Version
+    python: Optional[Version]  # None: the interpreter reported a version pinguard cannot read
     python_text: str
     pip: Optional[str]
     distributions: Sequence[Mapping[str, Any]]

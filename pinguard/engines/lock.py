@@ -35,7 +35,7 @@ from pinguard.engines.resolver import gpu_supported
 from pinguard.errors import ImpossibleAnchor
 from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Context, Pin, Violation
-from pinguard.specs import exact_version, implies, intersect, normalize
+from pinguard.specs import exact_version, implies, intersect, marker_environment, normalize
 
 SEED_PACKAGES = ("pip", "setuptools", "wheel")
 MAX_ROUNDS = 8
@@ -129,14 +129,6 @@ class Closed:
     reasons: Dict[str, List[str]] = field(default_factory=dict)
 
 
-def target_environment(python: Version) -> Dict[str, str]:
-    """Marker values of the target (CPython on Linux x86_64), for constraints and input lines."""
-    return {"python_version": "%d.%d" % (python.major, python.minor),
-            "python_full_version": "%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0),
-            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
-
-
 def plan(kb: KnowledgeBase, anchors: Sequence[Anchor], requirements: Sequence[Requirement], python: Version,
          build: Optional[str] = None, gpu: Optional[Version] = None,
          input_constraints: Sequence[Requirement] = ()) -> LockPlan:
@@ -145,7 +137,7 @@ def plan(kb: KnowledgeBase, anchors: Sequence[Anchor], requirements: Sequence[Re
     build_index, notes, held = None, [], build
     if anchors:
         generated = generate(kb, anchors, python=python, build=build, with_=requirements)
-        environment = target_environment(python)
+        environment = marker_environment(python)
         for constraint in generated.constraints:
             if constraint.marker and not Marker(constraint.marker).evaluate(environment):
                 continue
