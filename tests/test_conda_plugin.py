@@ -345,6 +345,16 @@ def test_the_plugin_module_imports_cheaply_and_without_conda():
     assert json.loads(out.replace("'", '"')) == ["pinguard", "pinguard.adapters", "pinguard.adapters.conda_plugin"]
 
 
+def test_the_light_path_judges_a_request_without_packaging_or_the_knowledge_base():
+    light = ("pinguard.adapters.conda_plugin", "pinguard.engines.conda_request", "pinguard.conda_spec",
+             "pinguard.sources.conda_meta", "pinguard.kb_cache", "pinguard.violation_text", "pinguard.pep503")
+    code = ("import sys; %s; print(sorted(m for m in sys.modules if m.startswith(('packaging', 'tomli', "
+            "'pinguard.kb', 'pinguard.engines.conda_rules'))))" % "; ".join("import " + m for m in light))
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, universal_newlines=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=ROOT), check=True).stdout
+    assert json.loads(out.replace("'", '"')) == ["pinguard.kb_cache"]
+
+
 def test_the_hooks_are_registered_only_with_a_conda_that_has_them():
     try:
         from conda.plugins.types import CondaPostSolve, CondaPreSolve  # noqa: F401

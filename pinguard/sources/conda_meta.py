@@ -286,10 +286,6 @@ def _simple_toml(raw: bytes) -> Optional[Dict[str, object]]:
     return data
 
 
-def by_name(records: Sequence[CondaRecord]) -> Dict[str, CondaRecord]:
-    return {r.name: r for r in records}
-
-
 class PrefixView:
     """What the conda side knows about a prefix, for `check --prefix` and `doctor`."""
 
