@@ -27,7 +27,7 @@ from pinguard import __version__
 _SLIM: Dict[str, object] = {}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(_HERE, "knowledge")  # = pinguard.kb.DATA_DIR, without importing kb (and packaging)
-_CODE = ("kb.py", "kb_types.py", "model.py", "conda_names.py", "kb_cache.py")
+_CODE = ("kb.py", "kb_types.py", "model.py", "conda_names.py", "lightrecord.py", "kb_cache.py")
 
 
 def cache_root() -> str:
@@ -155,8 +155,7 @@ def load_slim(directory: Optional[str] = None):
         except Exception:  # noqa: BLE001 - absent, truncated or from another version: take the slow path
             pass
     full = kb_module.load(directory)  # raises KnowledgeError for a damaged knowledge base, as always
-    slim = dataclasses.replace(full, rules=tuple(dataclasses.replace(r, signatures=(), evidence=())
-                                                 for r in full.rules))
+    slim = full._replace(rules=tuple(dataclasses.replace(r, signatures=(), evidence=()) for r in full.rules))
     _SLIM[directory] = slim
     if path is not None:
         _store(path, slim)

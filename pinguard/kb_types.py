@@ -7,7 +7,6 @@ Each record keeps the `sources` and `confidence` of the entry it was read from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import List, Mapping, Optional, Pattern, Sequence, Tuple
 
 from packaging.specifiers import SpecifierSet
@@ -15,17 +14,20 @@ from packaging.version import Version
 
 from pinguard.conda_names import CondaNames
 from pinguard.errors import UnknownPackage
+from pinguard.lightrecord import Record
 from pinguard.model import Release, Rule
 
 
-@dataclass(frozen=True)
-class TorchFamily:
+class TorchFamily(Record):
     """torch and the members released in step with it (torch.toml `[family]`)."""
+
+    __slots__ = _fields = ("members", "unlabelled", "sources", "confidence")
+    _defaults = {"sources": (), "confidence": "H"}
 
     members: Tuple[str, ...]  # torchvision, torchaudio, ... in output order
     unlabelled: Tuple[str, ...]  # members never published with a `+build` label (one wheel for every build)
-    sources: Tuple[str, ...] = ()
-    confidence: str = "H"
+    sources: Tuple[str, ...]
+    confidence: str
 
     @property
     def all(self) -> Tuple[str, ...]:
@@ -33,9 +35,11 @@ class TorchFamily:
         return ("torch",) + self.members
 
 
-@dataclass(frozen=True)
-class IndexInfo:
+class IndexInfo(Record):
     """Where torch's non-PyPI builds are served."""
+
+    __slots__ = _fields = ("url", "find_links", "find_links_before", "local_labels_since", "labelled_default_since",
+                           "torchaudio_labels_since", "sources")
 
     url: str
     find_links: str
@@ -46,9 +50,10 @@ class IndexInfo:
     sources: Tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class GpuArch:
+class GpuArch(Record):
     """One compute capability (gpu.toml `[[arch]]`)."""
+
+    __slots__ = _fields = ("sm", "name", "examples", "min_cuda", "max_cuda", "sources", "confidence")
 
     sm: Version  # 8.6
     name: str
@@ -59,9 +64,10 @@ class GpuArch:
     confidence: str
 
 
-@dataclass(frozen=True)
-class BuildArchs:
+class BuildArchs(Record):
     """The compute capabilities official Linux x86_64 wheels of some torch builds ship kernels for."""
+
+    __slots__ = _fields = ("torch", "builds", "archs", "ptx", "sources", "confidence")
 
     torch: SpecifierSet
     builds: Tuple[str, ...]
@@ -74,10 +80,11 @@ class BuildArchs:
         return any(a.major == gpu.major and a <= gpu for a in self.archs) or any(p <= gpu for p in self.ptx)
 
 
-@dataclass(frozen=True)
-class DriverMinimum:
+class DriverMinimum(Record):
     """The oldest Linux driver a CUDA toolkit (`[[driver]]`) or any runtime of a CUDA major (`[[driver_compat]]`)
     runs on."""
+
+    __slots__ = _fields = ("cuda", "linux", "sources", "confidence")
 
     cuda: Version  # 11.3 for a toolkit; 11 for a major's minor-version compatibility floor
     linux: Version
@@ -85,9 +92,10 @@ class DriverMinimum:
     confidence: str
 
 
-@dataclass(frozen=True)
-class DefaultGpu:
+class DefaultGpu(Record):
     """The GPU `fix` assumes when none is given (gpu.toml `[default_gpu]`)."""
+
+    __slots__ = _fields = ("sm", "name", "example", "why", "sources", "confidence")
 
     sm: Version
     name: str  # the architecture: Turing
@@ -97,10 +105,12 @@ class DefaultGpu:
     confidence: str
 
 
-@dataclass(frozen=True)
-class CudaWheelNaming:
+class CudaWheelNaming(Record):
     """PyPI packages whose name says the CUDA they are built for (gpu.toml `[[cuda_wheels]]`): nvidia-cudnn-cu11,
     cupy-cuda113, cupy-cuda12x."""
+
+    __slots__ = _fields = ("family", "pattern", "digits", "compared", "per_major", "per_major_since", "sources",
+                           "confidence")
 
     family: str  # nvidia, cupy
     pattern: Pattern  # matches the name; group `cuda` holds the digits
@@ -127,16 +137,19 @@ class CudaWheelNaming:
         return self.per_major.replace("{major}", major)
 
 
-@dataclass(frozen=True)
-class GpuData:
+class GpuData(Record):
     """gpu.toml as typed records."""
 
-    archs: Tuple[GpuArch, ...] = ()
-    build_archs: Tuple[BuildArchs, ...] = ()
-    drivers: Tuple[DriverMinimum, ...] = ()  # per CUDA toolkit (major.minor)
-    driver_compat: Tuple[DriverMinimum, ...] = ()  # per CUDA major
-    default: Optional[DefaultGpu] = None
-    cuda_wheels: Tuple[CudaWheelNaming, ...] = ()
+    __slots__ = _fields = ("archs", "build_archs", "drivers", "driver_compat", "default", "cuda_wheels")
+    _defaults = {"archs": (), "build_archs": (), "drivers": (), "driver_compat": (), "default": None,
+                 "cuda_wheels": ()}
+
+    archs: Tuple[GpuArch, ...]
+    build_archs: Tuple[BuildArchs, ...]
+    drivers: Tuple[DriverMinimum, ...]  # per CUDA toolkit (major.minor)
+    driver_compat: Tuple[DriverMinimum, ...]  # per CUDA major
+    default: Optional[DefaultGpu]
+    cuda_wheels: Tuple[CudaWheelNaming, ...]
 
     def build_archs_for(self, torch: Version, build: str) -> Optional[BuildArchs]:
         """The entry describing `build` of torch `torch`, None when the data does not say."""
@@ -164,26 +177,28 @@ class GpuData:
         return None
 
 
-@dataclass(frozen=True)
-class FindingSource:
+class FindingSource(Record):
     """Where a finding an engine makes itself (not a rule of rules.toml) is documented (names.toml `[[finding]]`)."""
+
+    __slots__ = _fields = ("id", "sources", "confidence")
 
     id: str
     sources: Tuple[str, ...]
     confidence: str
 
 
-@dataclass(frozen=True)
-class KnowledgeBase:
+class KnowledgeBase(Record):
+    __slots__ = _fields = ("releases", "family", "index", "rules", "gpu", "conda_names", "names", "imports", "findings")
+    _defaults = {"names": CondaNames(), "imports": dict, "findings": dict}
     releases: Tuple[Release, ...]
     family: TorchFamily
     index: IndexInfo
     rules: Tuple[Rule, ...]
     gpu: GpuData
     conda_names: Mapping[str, str]  # PyPI -> conda, where the names differ (see `names` for both ways)
-    names: CondaNames = CondaNames()
-    imports: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)  # import name -> distributions
-    findings: Mapping[str, FindingSource] = field(default_factory=dict)  # id -> sources of an engine's own finding
+    names: CondaNames
+    imports: Mapping[str, Tuple[str, ...]]  # import name -> distributions
+    findings: Mapping[str, FindingSource]  # id -> sources of an engine's own finding
 
     def release(self, torch: Version) -> Release:
         for release in self.releases:
