@@ -172,10 +172,10 @@ def bench_file(kb, path, args, uv, workdir):
         pct(0), pct(1), pct(2), pct(3)))
     if uv:
         judged = outcomes["ok"] + outcomes["conflict"]
-        print("uv pip compile resolves %d of %d answers it can judge (%.1f%%), %d conflicts; %d not judged: uv cannot "
-              "read %s, kept from the input" % (outcomes["ok"], judged, 100.0 * outcomes["ok"] / max(1, judged),
-                                                  outcomes["conflict"], outcomes["unjudged"],
-                                                  ", ".join(sorted(unjudged)) or "nothing"))
+        unread = "; %d not judged: uv cannot read %s, kept from the input" % (
+            outcomes["unjudged"], ", ".join(sorted(unjudged))) if outcomes["unjudged"] else ""
+        print("uv pip compile resolves %d of %d answers it can judge (%.1f%%), %d conflicts%s" % (
+            outcomes["ok"], judged, 100.0 * outcomes["ok"] / max(1, judged), outcomes["conflict"], unread))
     print("minimality: %d packages changed outside `implicated` in total (max %d in one case)" % (
         sum(r[4] for r in rows), max(r[4] for r in rows)))
     print("warm cache: median %.2f s, worst %.2f s per case" % (statistics.median(warm), max(warm)))

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import InvalidVersion, Version
 
 from pinguard.errors import KnowledgeError
@@ -203,7 +203,7 @@ def _assert_bounds(item: Mapping[str, Any], where: str, require: Mapping[str, Sp
 
 
 def _name(value: Any, where: str, key: str) -> str:
-    return str(canonicalize_name(_text(value, where, key)))
+    return str(normalize(_text(value, where, key)))
 
 
 def _text(value: Any, where: str, key: str) -> str:

@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, NoReturn, Optional, Sequence
 
 from pinguard import __version__
+from pinguard.adapters import format_names
 from pinguard.errors import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_INTERNAL, EXIT_OK, BadInput, PinguardError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("epilog", EXIT_CODES)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other bad input
         raise BadInput("%s (see `%s --help`)" % (message, self.prog))
 
 
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--cuda", metavar="VARIANT", help="torch build: cu113, cpu, rocm4.2 ... (default: PyPI's)")
     gen.add_argument("--with", dest="with_", action="append", default=[], metavar="PKG",
                      help="a package you will also install (its rules apply); repeatable")
-    _format_option(gen, ("pip", "uv", "conda", "json"), "pip")
+    _format_option(gen, format_names.GENERATE, "pip")
     gen.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
 
     chk = commands.add_parser("check", help="violations of an anchor in a pin list (pip freeze / requirements)")
@@ -109,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--python", metavar="X.Y|PATH", help="the target Python (not the one pinguard runs on): a "
                     "version, or an interpreter's path")
     fx.add_argument("--traceback", metavar="FILE", help="the crash text")
-    fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: sm_75)")
-    _format_option(fx, ("pins", "explain", "json"), "pins")
+    fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: the knowledge base's, sm_75)")
+    _format_option(fx, format_names.FIX, "pins")
     fx.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     from pinguard.adapters.index_options import add_index_options
 
@@ -186,7 +187,7 @@ def _lock_parser(commands) -> None:
     lck.add_argument("-o", "--output", action="append", default=[], metavar="FILE", help="pylock.toml / "
                      "pylock.<name>.toml (PEP 751), *.txt (hashed requirements), - (stdout); repeatable, one "
                      "resolution (default: pylock.<build>.toml or pylock.toml)")
-    lck.add_argument("--format", choices=("pylock", "requirements", "conda"), help="the output format for -o - "
+    lck.add_argument("--format", choices=format_names.LOCK, help="the output format for -o - "
                      "(and conda pins for any -o)")
     lck.add_argument("--backend", choices=("auto", "uv", "pinguard"), default="auto", help="resolve with uv "
                      "(auto: when on PATH or PINGUARD_UV) or pinguard's own resolver")
@@ -234,9 +235,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def kb_knows(kb, name: str) -> bool:
     """Does the knowledge base say anything about this package (torch family, a rule, a conda name)?"""
-    from pinguard.model import FAMILY
-
-    if name == "torch" or name in FAMILY:
+    if name in kb.family.all:
         return True
     return any(name in rule.packages() for rule in kb.rules)
 
@@ -276,21 +275,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _report_check(args: argparse.Namespace, result, anchors, count: int, python_text, unjudged=(),
                   **extra) -> int:
     """Print a check result (text or --json) and return its exit code: 0 clean, 1 violations."""
-    if args.json:
-        payload = dict(extra)
-        payload.update({
-            "anchors": [a.text for a in anchors],
-            "python": python_text,
-            "clean": not result.violations,
-            "violations": [v.as_dict() for v in result.violations],
-            "unjudged": [u.as_dict() for u in unjudged],
-            "notes": result.notes,
-        })
-        print(json.dumps(payload, indent=2))
-    else:
-        _print_check(result, anchors, count - len([u for u in unjudged if u.why.startswith("no exact")]))
-        for item in unjudged:
-            print("note: not judged: %s (%s): %s" % (item.text, item.where, item.why), file=sys.stderr)
+    from pinguard.adapters.check_output import render_check
+
+    text, notes = render_check(result, anchors, count, python_text, args.json, unjudged, extra)
+    sys.stdout.write(text)
+    for line in notes:
+        print(line, file=sys.stderr)
     return EXIT_FOUND if result.violations else EXIT_OK
 
 
@@ -311,58 +301,10 @@ def cmd_check_prefix(args: argparse.Namespace) -> int:
 # --- end conda ---------------------------------------------------------------------------------------------------
 
 
-def _print_check(result, anchors, count: int) -> None:
-    label = ", ".join(a.text for a in anchors)
-    if not result.violations:
-        print("ok: %d pins are consistent with %s" % (count, label))
-    else:
-        print("%d violation%s of %s:" % (len(result.violations), "" if len(result.violations) == 1 else "s", label))
-    for violation in result.violations:
-        print("")
-        print("  [%s] %s" % (violation.rule, violation.summary))
-        print("    packages: %s" % ", ".join("%s==%s" % kv for kv in sorted(violation.packages.items())))
-        if violation.fix:
-            print("    fix:      %s" % " ".join(violation.fix))
-        if violation.sources:
-            print("    source:   %s" % violation.sources[0])
-            for source in violation.sources[1:3]:
-                print("              %s" % source)
-    for note in result.notes:
-        print("note: %s" % note, file=sys.stderr)
-
-
-DEFAULT_GPU = "7.5"
-DEFAULT_GPU_TEXT = ("no --gpu given: assuming an NVIDIA Turing GPU (sm_75, e.g. RTX 2080 Ti, the debug missions' "
-                    "host); pass --gpu sm_XY or --gpu auto to change it")
-
-
-def _gpu(text: Optional[str]):
-    """(compute capability or None, what was assumed) for --gpu sm_XY | X.Y | auto | none."""
-    from packaging.version import Version
-
-    if text is None:
-        return Version(DEFAULT_GPU), DEFAULT_GPU_TEXT
-    value = text.strip().lower()
-    if len(value) > 20 or not value.isascii():
-        raise BadInput("--gpu takes sm_XY (e.g. sm_75, sm_86), X.Y, auto or none, not %r" % text[:20])
-    if value in ("none", "cpu"):
-        return None, "no GPU (--gpu %s): GPU-specific rules do not apply" % text
-    if value == "auto":
-        from pinguard.sources.gpu_probe import probe_compute_capability
-
-        found, how = probe_compute_capability()
-        if found is None:
-            return None, "--gpu auto: no GPU seen (%s); GPU-specific rules do not apply" % how
-        return found, "--gpu auto: compute capability %s (%s)" % (found, how)
-    digits = value[3:] if value.startswith("sm_") else value.replace(".", "")
-    if not digits.isdigit() or len(digits) < 2:
-        raise BadInput("--gpu takes sm_XY (e.g. sm_75, sm_86), X.Y, auto or none, not %r" % text)
-    return Version("%s.%s" % (digits[:-1], digits[-1])), "--gpu: compute capability %s.%s" % (digits[:-1], digits[-1])
-
-
 def cmd_fix(args: argparse.Namespace) -> int:
     from pinguard.adapters.fix_output import render_fix
     from pinguard.adapters.fix_session import repair
+    from pinguard.adapters.gpu_option import gpu_option
     from pinguard.adapters.index_options import index_client
     from pinguard.adapters.progress import Phases
     from pinguard.model import Anchor
@@ -392,13 +334,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
     if not python_text:
         raise BadInput("give the target Python with --python X.Y")
     python = parse_python(python_text)
+    assert python is not None  # python_text is not empty
     anchors = [Anchor.parse(a) for a in anchor_texts]
     env = parse_pins(env_text, where, python=None)
-    gpu, assumption = _gpu(args.gpu)
+    kb = kb_module.load()
+    gpu, assumption = gpu_option(args.gpu, kb.gpu.default)
     import logging
 
     logging.getLogger("pinguard.sources").setLevel(logging.ERROR)  # notices are for --format explain, not noise
-    kb = kb_module.load()
     client = index_client(args, phases)
     phases.phase("resolving %d pins for Python %s, fetching package data and release files as needed" % (
         len(env), python))
@@ -444,6 +387,7 @@ def cmd_knowledge(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     from pinguard.adapters import lock_output, lock_session
+    from pinguard.adapters.gpu_option import gpu_option
     from pinguard.adapters.index_options import index_client, index_config
     from pinguard.adapters.progress import Phases
     from pinguard.engines.family import normalize_build
@@ -467,15 +411,16 @@ def cmd_lock(args: argparse.Namespace) -> int:
         raise BadInput("give the target Python with --python X.Y")
     cuda = args.cuda or inputs.cuda
     options = lock_session.LockOptions(args.anchor or inputs.anchors, python, normalize_build(cuda) if cuda else None,
-                                       _gpu(args.gpu)[0] if args.gpu else None, args.output, args.format,
+                                       gpu_option(args.gpu)[0] if args.gpu else None, args.output, args.format,
                                        args.backend, args.offline)
     lock_dir = os.path.dirname(os.path.abspath(next((o for o in args.output if o != "-"), "x")))
     outcome = lock_session.run_lock(kb, options, inputs, lambda: (index_config(args), index_client(args, phases)),
                                     phases, lock_dir)
     if outcome.lock is not None:
         lock_session.write_outputs(kb, outcome, options)
+    client = outcome.client
     phases.done("done in %.1f s (%d requests, %.1f MB fetched)" % (
-        phases.elapsed(), outcome.client.requests_made, outcome.client.bytes_fetched / 1e6))
+        phases.elapsed(), client.requests_made if client else 0, client.bytes_fetched / 1e6 if client else 0.0))
     lock_session.stderr_notes(outcome.notes)
     sys.stdout.write(outcome.stdout or lock_output.render_lock(outcome.lock, outcome.findings, outcome.written,
                                                                args.json, phases.elapsed()))

@@ -14,11 +14,11 @@ module turns one into the other:
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from pinguard.errors import CONFIDENCE, KnowledgeError, require_sources
 from pinguard.lightrecord import Record
-from pinguard.specs import normalize
+from pinguard.pep503 import normalize
 
 MATCHES = ("minor", "major")
 
@@ -29,6 +29,13 @@ class NameEntry(Record):
 
     __slots__ = _fields = ("pypi", "conda", "also_pypi", "also_conda", "sources", "confidence", "note")
     _defaults = {"also_pypi": (), "also_conda": (), "sources": (), "confidence": "M", "note": ""}
+    pypi: str
+    conda: str
+    also_pypi: Tuple[str, ...]
+    also_conda: Tuple[str, ...]
+    sources: Tuple[str, ...]
+    confidence: str
+    note: str
 
 
 class CudaSelector(Record):
@@ -38,6 +45,13 @@ class CudaSelector(Record):
 
     __slots__ = _fields = ("conda", "match", "match_conda_forge", "at_least", "sources", "confidence", "note")
     _defaults = {"note": ""}
+    conda: str
+    match: str
+    match_conda_forge: str
+    at_least: bool
+    sources: Tuple[str, ...]
+    confidence: str
+    note: str
 
 
 class CondaNames(Record):
@@ -47,6 +61,13 @@ class CondaNames(Record):
     __slots__ = _fields = ("entries", "to_conda", "globs", "to_pypi", "pip_only", "conda_only", "cuda_selectors")
     _defaults = {"entries": (), "to_conda": dict, "globs": (), "to_pypi": dict, "pip_only": frozenset(),
                  "conda_only": frozenset(), "cuda_selectors": ()}
+    entries: Tuple[NameEntry, ...]
+    to_conda: Mapping[str, str]
+    globs: Tuple[Tuple[str, str], ...]
+    to_pypi: Mapping[str, Tuple[str, ...]]
+    pip_only: FrozenSet[str]
+    conda_only: FrozenSet[str]
+    cuda_selectors: Tuple[CudaSelector, ...]
 
     def __hash__(self) -> int:
         return hash((self.entries, self.globs, self.pip_only, self.conda_only, self.cuda_selectors))
@@ -125,31 +146,47 @@ def _pypi(name: str) -> str:
 
 def parse(data: Mapping[str, Any]) -> CondaNames:
     """Build the two-way mapping from the parsed names.toml; a damaged entry is a KnowledgeError naming it."""
-    entries: List[NameEntry] = []
-    to_conda: Dict[str, str] = {}
-    globs: List[Tuple[str, str]] = []
-    to_pypi: Dict[str, List[str]] = {}
-    pip_only = set()
-    conda_only = set()
-    selectors: List[CudaSelector] = []
+    table = _Table()
+    table.add_same(data.get("same") or {})
+    for index, entry in enumerate(data.get("package") or []):
+        table.add_package(entry, index)
+    for index, entry in enumerate(data.get("pip_only") or []):
+        table.add_pip_only(entry, index)
+    for index, entry in enumerate(data.get("conda_only") or []):
+        table.add_conda_only(entry, index)
+    return table.build()
 
-    def forward(pypi: str, conda: str, where: str) -> None:
+
+class _Table:
+    """The tables of `CondaNames` as names.toml's sections fill them."""
+
+    def __init__(self) -> None:
+        self.entries: List[NameEntry] = []
+        self.to_conda: Dict[str, str] = {}
+        self.globs: List[Tuple[str, str]] = []
+        self.to_pypi: Dict[str, List[str]] = {}
+        self.pip_only: Set[str] = set()
+        self.conda_only: Set[str] = set()
+        self.selectors: List[CudaSelector] = []
+
+    def forward(self, pypi: str, conda: str, where: str) -> None:
         if "*" in pypi:
-            globs.append((pypi, conda))
+            self.globs.append((pypi, conda))
             return
-        if pypi in to_conda and to_conda[pypi] != conda:
+        if pypi in self.to_conda and self.to_conda[pypi] != conda:
             raise KnowledgeError("%s: %s maps to conda %s here and to %s elsewhere" % (
-                where, pypi, conda, to_conda[pypi]))
-        to_conda[pypi] = conda
+                where, pypi, conda, self.to_conda[pypi]))
+        self.to_conda[pypi] = conda
 
-    def backward(conda: str, pypis: Iterable[str]) -> None:
-        known = to_pypi.setdefault(conda, [])
+    def backward(self, conda: str, pypis: Iterable[str]) -> None:
+        known = self.to_pypi.setdefault(conda, [])
         for name in pypis:
             if name not in known:
                 known.append(name)
 
-    same = data.get("same") or {}
-    if same:
+    def add_same(self, same: Mapping[str, Any]) -> None:
+        if not same:
+            return
         where = "names.toml: [same]"
         template = same.get("source_template")
         if not isinstance(template, str) or "{name}" not in template:
@@ -159,11 +196,12 @@ def parse(data: Mapping[str, Any]) -> CondaNames:
             raise KnowledgeError("%s has confidence %r (expected H, M or L)" % (where, confidence))
         for name in _names(same.get("names"), where, "names"):
             pypi = normalize(name)
-            forward(pypi, name.lower(), where)
-            backward(name.lower(), [pypi])
-            entries.append(NameEntry(pypi, name.lower(), sources=(template.replace("{name}", name),),
-                                     confidence=confidence))
-    for index, entry in enumerate(data.get("package") or []):
+            self.forward(pypi, name.lower(), where)
+            self.backward(name.lower(), [pypi])
+            self.entries.append(NameEntry(pypi, name.lower(), sources=(template.replace("{name}", name),),
+                                          confidence=confidence))
+
+    def add_package(self, entry: Mapping[str, Any], index: int) -> None:
         where = "names.toml: package %s" % (entry.get("pypi") or "#%d" % (index + 1))
         pypi, conda = entry.get("pypi"), entry.get("conda")
         if not isinstance(pypi, str) or not pypi or not isinstance(conda, str) or not conda:
@@ -173,42 +211,47 @@ def parse(data: Mapping[str, Any]) -> CondaNames:
         also_conda = tuple(n.lower() for n in _names(entry.get("also_conda"), where, "also_conda"))
         conda = conda.lower()
         for name in (normalize(pypi),) + also_pypi:
-            forward(name, conda, where)
+            self.forward(name, conda, where)
         for name in (conda,) + also_conda:
-            backward(name, (normalize(pypi),) + also_pypi)
-        entries.append(NameEntry(normalize(pypi), conda, also_pypi, also_conda, sources, confidence,
-                                 str(entry.get("note", ""))))
-    for index, entry in enumerate(data.get("pip_only") or []):
+            self.backward(name, (normalize(pypi),) + also_pypi)
+        self.entries.append(NameEntry(normalize(pypi), conda, also_pypi, also_conda, sources, confidence,
+                                      str(entry.get("note", ""))))
+
+    def add_pip_only(self, entry: Mapping[str, Any], index: int) -> None:
         where = "names.toml: pip_only #%d" % (index + 1)
         sources, confidence = _sources(entry, where)
         for name in _names(entry.get("names"), where, "names"):
-            if normalize(name) in to_conda:
+            if normalize(name) in self.to_conda:
                 raise KnowledgeError("%s: %s also has a conda name" % (where, name))
-            pip_only.add(normalize(name))
-            entries.append(NameEntry(normalize(name), "", sources=sources, confidence=confidence,
-                                     note=str(entry.get("note", ""))))
-    for index, entry in enumerate(data.get("conda_only") or []):
+            self.pip_only.add(normalize(name))
+            self.entries.append(NameEntry(normalize(name), "", sources=sources, confidence=confidence,
+                                          note=str(entry.get("note", ""))))
+
+    def add_conda_only(self, entry: Mapping[str, Any], index: int) -> None:
         conda = entry.get("conda")
         where = "names.toml: conda_only %s" % (conda or "#%d" % (index + 1))
         if not isinstance(conda, str) or not conda:
             raise KnowledgeError("%s has no conda name" % where)
         sources, confidence = _sources(entry, where)
         names = (conda.lower(),) + tuple(n.lower() for n in _names(entry.get("also_conda"), where, "also_conda"))
-        conda_only.update(names)
-        entries.append(NameEntry("", conda.lower(), also_conda=names[1:], sources=sources, confidence=confidence,
-                                 note=str(entry.get("note", ""))))
+        self.conda_only.update(names)
+        self.entries.append(NameEntry("", conda.lower(), also_conda=names[1:], sources=sources,
+                                      confidence=confidence, note=str(entry.get("note", ""))))
         if entry.get("cuda_selector"):
             match = entry.get("match", "minor")
             match_cf = entry.get("match_conda_forge", match)
             if match not in MATCHES or match_cf not in MATCHES:
                 raise KnowledgeError("%s: match must be one of %s" % (where, ", ".join(MATCHES)))
-            selectors.append(CudaSelector(conda.lower(), match, match_cf, bool(entry.get("at_least", True)),
-                                          sources, confidence, str(entry.get("note", ""))))
-    clash = sorted(conda_only & set(to_pypi))
-    if clash:
-        raise KnowledgeError("names.toml: %s listed both as conda-only and with a PyPI name" % ", ".join(clash))
-    return CondaNames(tuple(entries), to_conda, tuple(globs), {k: tuple(v) for k, v in to_pypi.items()},
-                      frozenset(pip_only), frozenset(conda_only), tuple(selectors))
+            self.selectors.append(CudaSelector(conda.lower(), match, match_cf, bool(entry.get("at_least", True)),
+                                               sources, confidence, str(entry.get("note", ""))))
+
+    def build(self) -> CondaNames:
+        clash = sorted(self.conda_only & set(self.to_pypi))
+        if clash:
+            raise KnowledgeError("names.toml: %s listed both as conda-only and with a PyPI name" % ", ".join(clash))
+        return CondaNames(tuple(self.entries), self.to_conda, tuple(self.globs),
+                          {k: tuple(v) for k, v in self.to_pypi.items()}, frozenset(self.pip_only),
+                          frozenset(self.conda_only), tuple(self.selectors))
 
 
 def legacy_table(data: Mapping[str, Any]) -> Dict[str, str]:

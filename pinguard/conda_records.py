@@ -28,6 +28,15 @@ class CondaRecord(Record):
     __slots__ = _fields = ("name", "version", "build", "build_number", "channel", "subdir", "depends", "files",
                            "path")
     _defaults = {"build_number": 0, "channel": "", "subdir": "", "depends": (), "files": (), "path": ""}
+    name: str
+    version: str
+    build: str
+    build_number: int
+    channel: str
+    subdir: str
+    depends: Tuple[str, ...]
+    files: Tuple[str, ...]
+    path: str
 
     @property
     def dist(self) -> str:
@@ -42,6 +51,10 @@ class PythonDist(Record):
     (INSTALLER contents: pip, conda, uv; "" when absent), path."""
 
     __slots__ = _fields = ("name", "version", "installer", "path")
+    name: str
+    version: str
+    installer: Optional[str]
+    path: str
 
 
 class TorchBuild(Record):
@@ -51,6 +64,9 @@ class TorchBuild(Record):
 
     __slots__ = _fields = ("kind", "cuda", "flavor")
     _defaults = {"cuda": None, "flavor": ""}
+    kind: str
+    cuda: Optional[Tuple[int, int]]
+    flavor: str
 
     @property
     def label(self) -> Optional[str]:

@@ -31,6 +31,7 @@ _NAME_VERSION = re.compile(r"([^\ =<>!~]+)?([><!=~\ ].+)?")
 _VERSION_BUILD = re.compile(r"((?:.+?)[^><!,|]?)(?:(?<![=!|,<>~])(?:[\ =])([^-=,|<>~]+?))?$")
 
 Component = List[Union[int, float, str]]
+_NO_COMPONENT: Component = []  # what a shorter version has where a longer one has a component (never mutated)
 
 
 class CondaSpecError(BadInput):
@@ -85,7 +86,7 @@ class VersionOrder:
 
     @staticmethod
     def _equal(left: List[Component], right: List[Component]) -> bool:
-        for one, two in zip_longest(left, right, fillvalue=[]):
+        for one, two in zip_longest(left, right, fillvalue=_NO_COMPONENT):
             for a, b in zip_longest(one, two, fillvalue=0):
                 if a != b:
                     return False
@@ -100,7 +101,7 @@ class VersionOrder:
 
     def __lt__(self, other: "VersionOrder") -> bool:
         for mine, theirs in ((self.version, other.version), (self.local, other.local)):
-            for one, two in zip_longest(mine, theirs, fillvalue=[]):
+            for one, two in zip_longest(mine, theirs, fillvalue=_NO_COMPONENT):
                 for a, b in zip_longest(one, two, fillvalue=0):
                     if a == b:
                         continue
@@ -277,6 +278,11 @@ class CondaSpec(Record):
 
     __slots__ = _fields = ("name", "version", "build", "channel", "text")
     _defaults = {"version": None, "build": None, "channel": None, "text": ""}
+    name: str
+    version: Optional[str]
+    build: Optional[str]
+    channel: Optional[str]
+    text: str
 
     def version_spec(self) -> Optional[VersionSpec]:
         return VersionSpec(self.version) if self.version else None

@@ -1,4 +1,5 @@
-"""The knowledge base: TOML files in `pinguard/knowledge/`, loaded and validated on first use.
+"""The knowledge base: TOML files in `pinguard/knowledge/`, loaded and validated on first use, into the typed
+records of `pinguard/kb_types.py` (which the engines import; this loader reads files).
 
 A damaged entry raises `KnowledgeError` naming the file and the entry, so a bad edit to the data is caught the
 first time any command runs (and by the test suite), not as a wrong answer later.
@@ -7,19 +8,21 @@ first time any command runs (and by the test suite), not as a wrong answer later
 from __future__ import annotations
 
 import os
+import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pinguard.claims import parse_evidence
-from pinguard.conda_names import CondaNames
 from pinguard.conda_names import legacy_table as legacy_names
 from pinguard.conda_names import parse as parse_names
-from pinguard.errors import KnowledgeError, UnknownPackage, require_sources
-from pinguard.model import FAMILY, Condition, Release, Rule, compile_signature
+from pinguard.errors import KnowledgeError, require_sources
+from pinguard.kb_types import (BuildArchs, CudaWheelNaming, DefaultGpu, DriverMinimum, FindingSource, GpuArch,
+                               GpuData, IndexInfo, KnowledgeBase, TorchFamily, compile_wheel_pattern,
+                               describe_pythons)
+from pinguard.model import Condition, Release, Rule, compile_signature
 from pinguard.specs import normalize
 
 if sys.version_info >= (3, 11):
@@ -30,63 +33,6 @@ else:  # pragma: no cover - exercised on the old Pythons pinguard supports
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "knowledge")
 RULE_KINDS = ("constraint", "diagnostic")
 SPECIAL_KEYS = ("python", "build", "gpu")
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    """Where torch's non-PyPI builds are served."""
-
-    url: str
-    find_links: str
-    find_links_before: Version
-    local_labels_since: Version
-    labelled_default_since: Version
-    torchaudio_labels_since: Version
-    sources: Tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class KnowledgeBase:
-    releases: Tuple[Release, ...]
-    index: IndexInfo
-    rules: Tuple[Rule, ...]
-    gpu: Mapping[str, Any]
-    conda_names: Mapping[str, str]  # PyPI -> conda, where the names differ (see `names` for both ways)
-    names: CondaNames = CondaNames()
-    imports: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)  # import name -> distributions
-
-    def release(self, torch: Version) -> Release:
-        for release in self.releases:
-            if release.torch == Version(torch.base_version):
-                return release
-        raise UnknownPackage("torch %s is not a known release (known: %s ... %s)" % (
-            torch, self.releases[0].torch, self.releases[-1].torch))
-
-    def rule(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
-
-    def family_releases(self, member: str, version: Version) -> List[Release]:
-        """Torch releases `member` `version` is built for (ignoring a local label)."""
-        return [r for r in self.releases if r.pairs_with(member, version)]
-
-    def labelled_builds(self, release: Release) -> List[str]:
-        """Builds of `release` published with a `+label` (so a version pin can select them)."""
-        if release.torch < self.index.local_labels_since:
-            return []
-        return [b for b in release.builds
-                if b != release.default_build or release.torch >= self.index.labelled_default_since
-                or not release.on_pypi]
-
-    def index_for(self, release: Release, build: str) -> Tuple[str, str]:
-        """(pip option, URL) that reaches `build` of `release`."""
-        if release.index:
-            return "--extra-index-url", release.index.replace("{build}", build)
-        if release.torch < self.index.find_links_before:
-            return "--find-links", self.index.find_links
-        return "--extra-index-url", self.index.url.replace("{build}", build)
 
 
 _CACHE: Dict[str, KnowledgeBase] = {}
@@ -123,7 +69,8 @@ def _load(directory: str) -> KnowledgeBase:
     gpu_data = _read(directory, "gpu.toml", required=False)
     names_data = _read(directory, "names.toml", required=False)
     imports_data = _read(directory, "imports.toml", required=False)
-    releases = tuple(_release(entry, i) for i, entry in enumerate(torch_data.get("release", [])))
+    family = _family(torch_data.get("family"))
+    releases = tuple(_release(entry, i, family) for i, entry in enumerate(torch_data.get("release", [])))
     if not releases:
         raise KnowledgeError("torch.toml: no [[release]] entries")
     seen = set()
@@ -143,13 +90,50 @@ def _load(directory: str) -> KnowledgeBase:
     conda.update(legacy_names(names_data))
     return KnowledgeBase(
         releases=tuple(sorted(releases, key=lambda r: r.torch)),
+        family=family,
         index=_index(torch_data.get("index")),
         rules=rules,
-        gpu=gpu_data,
+        gpu=parse_gpu(gpu_data),
         conda_names=conda,
         names=names,
         imports=_imports(imports_data),
+        findings=_findings(names_data),
     )
+
+
+def _family(entry: Any) -> TorchFamily:
+    where = "torch.toml: [family]"
+    if not isinstance(entry, dict):
+        raise KnowledgeError("%s is missing" % where)
+    members = tuple(normalize(m) for m in _strings(entry.get("members"), where, "members"))
+    unlabelled = tuple(normalize(m) for m in _strings(entry.get("unlabelled"), where, "unlabelled"))
+    if not members or "torch" in members or len(set(members)) != len(members):
+        raise KnowledgeError("%s: members must list the packages paired with torch, each once" % where)
+    stray = [m for m in unlabelled if m not in members]
+    if stray:
+        raise KnowledgeError("%s: unlabelled names %s, which is not a member" % (where, ", ".join(stray)))
+    sources, confidence = require_sources(entry, where)
+    return TorchFamily(members, unlabelled, sources, confidence)
+
+
+def _findings(data: Mapping[str, Any]) -> Dict[str, FindingSource]:
+    """names.toml [[finding]]: the sources of the findings the engines make themselves."""
+    found: Dict[str, FindingSource] = {}
+    for index, entry in _entries(data, "finding", "names.toml"):
+        where = _where("names.toml", "finding", index, entry)
+        finding = entry.get("id")
+        if not isinstance(finding, str) or not finding:
+            raise KnowledgeError("%s has no id" % where)
+        sources, confidence = require_sources(entry, where)
+        found[finding] = FindingSource(finding, sources, confidence)
+    return found
+
+
+def _entries(data: Mapping[str, Any], kind: str, file: str) -> Iterator[Tuple[int, Mapping[str, Any]]]:
+    entries = data.get(kind, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise KnowledgeError("%s: [[%s]] must be an array of tables" % (file, kind))
+    return enumerate(entries)
 
 
 def _imports(data: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
@@ -167,9 +151,9 @@ def _imports(data: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
     return table
 
 
-def _where(file: str, kind: str, index: int, entry: Mapping[str, Any]) -> str:
-    label = entry.get("id") or entry.get("torch") or entry.get("name") or "#%d" % (index + 1)
-    return "%s: %s %s" % (file, kind, label)
+def _where(file: str, kind: str, index: int, entry: Mapping[str, Any], key: str = "") -> str:
+    label = entry.get(key) if key else entry.get("id") or entry.get("torch") or entry.get("name")
+    return "%s: %s %s" % (file, kind, label if label not in (None, "") else "#%d" % (index + 1))
 
 
 def _sources(entry: Mapping[str, Any], where: str) -> Tuple[str, ...]:
@@ -215,11 +199,11 @@ def _index(entry: Any) -> IndexInfo:
     )
 
 
-def _release(entry: Mapping[str, Any], index: int) -> Release:
+def _release(entry: Mapping[str, Any], index: int, members: TorchFamily) -> Release:
     where = _where("torch.toml", "release", index, entry)
     sources = _sources(entry, where)
     family = {}
-    for member in FAMILY:
+    for member in members.members:
         if member in entry:
             family[member] = _version(entry[member], where, member)
     builds = _strings(entry.get("builds"), where, "builds")
@@ -232,7 +216,7 @@ def _release(entry: Mapping[str, Any], index: int) -> Release:
         raise KnowledgeError("%s: python list is empty" % where)
     also = {}
     for member, versions in (entry.get("also") or {}).items():
-        if member not in FAMILY:
+        if member not in members.members:
             raise KnowledgeError("%s: also.%s is not a torch family member" % (where, member))
         also[member] = tuple(_version(v, where, "also." + member) for v in _strings(versions, where, "also"))
     return Release(
@@ -328,7 +312,97 @@ def _rule(entry: Mapping[str, Any], index: int) -> Rule:
     )
 
 
-def describe_pythons(pythons: Sequence[str]) -> str:
-    if not pythons:
-        return "none"
-    return ", ".join(pythons)
+# -- gpu.toml ----------------------------------------------------------------------------------------------------
+
+
+def _text(entry: Mapping[str, Any], where: str, key: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value:
+        raise KnowledgeError("%s: %s must be a non-empty string" % (where, key))
+    return value
+
+
+def _gpu_entries(data: Mapping[str, Any], kind: str, key: str) -> Iterator[Tuple[Mapping[str, Any], str]]:
+    """(entry, where) of each [[kind]] of gpu.toml, `where` naming the entry by its `key`."""
+    for index, entry in _entries(data, kind, "gpu.toml"):
+        yield entry, _where("gpu.toml", kind, index, entry, key)
+
+
+def _arch(entry: Mapping[str, Any], where: str) -> GpuArch:
+    max_cuda = entry.get("max_cuda")
+    sources, confidence = require_sources(entry, where)
+    return GpuArch(_version(entry.get("sm"), where, "sm"), _text(entry, where, "name"),
+                   _strings(entry.get("examples"), where, "examples"), _version(entry.get("min_cuda"), where, "min_cuda"),
+                   _version(max_cuda, where, "max_cuda") if max_cuda is not None else None, sources, confidence)
+
+
+def _build_archs(entry: Mapping[str, Any], where: str) -> BuildArchs:
+    builds = _strings(entry.get("builds"), where, "builds")
+    if not builds:
+        raise KnowledgeError("%s: builds is empty" % where)
+    sources, confidence = require_sources(entry, where)
+    return BuildArchs(_specifier(entry.get("torch"), where, "torch"), builds,
+                      tuple(_version(a, where, "archs") for a in _strings(entry.get("archs"), where, "archs")),
+                      tuple(_version(a, where, "ptx") for a in _strings(entry.get("ptx"), where, "ptx")),
+                      sources, confidence)
+
+
+def _driver(entry: Mapping[str, Any], where: str, key: str) -> DriverMinimum:
+    cuda = entry.get(key)
+    if key == "cuda_major" and (not isinstance(cuda, int) or isinstance(cuda, bool)):
+        raise KnowledgeError("%s: cuda_major must be an integer, not %r" % (where, cuda))
+    sources, confidence = require_sources(entry, where)
+    return DriverMinimum(_version(cuda, where, key), _version(entry.get("linux"), where, "linux"), sources, confidence)
+
+
+CUDA_DIGITS = ("major", "major-minor")
+CUDA_COMPARED = ("together", "with-torch")
+
+
+def _cuda_wheels(entry: Mapping[str, Any], where: str) -> CudaWheelNaming:
+    pattern = _text(entry, where, "pattern")
+    try:
+        compiled = compile_wheel_pattern(pattern)
+    except (re.error, ValueError) as exc:
+        raise KnowledgeError("%s: pattern %r is not a regular expression with a `cuda` group (%s)" % (
+            where, pattern, exc))
+    digits = entry.get("digits")
+    if digits not in CUDA_DIGITS:
+        raise KnowledgeError("%s: digits %r is not one of %s" % (where, digits, ", ".join(CUDA_DIGITS)))
+    compared = entry.get("compared")
+    if compared not in CUDA_COMPARED:
+        raise KnowledgeError("%s: compared %r is not one of %s" % (where, compared, ", ".join(CUDA_COMPARED)))
+    per_major, since = entry.get("per_major", ""), entry.get("per_major_since", 0)
+    if not isinstance(per_major, str) or (per_major and "{major}" not in per_major) or not isinstance(since, int):
+        raise KnowledgeError("%s: per_major must name a package with {major}, per_major_since be an integer" % where)
+    sources, confidence = require_sources(entry, where)
+    return CudaWheelNaming(_text(entry, where, "family"), compiled, str(digits), str(compared), per_major, since,
+                           sources, confidence)
+
+
+def _default_gpu(entry: Any, archs: Sequence[GpuArch]) -> Optional[DefaultGpu]:
+    if entry is None:
+        return None
+    where = "gpu.toml: [default_gpu]"
+    if not isinstance(entry, dict):
+        raise KnowledgeError("%s must be a table" % where)
+    sm = _version(entry.get("sm"), where, "sm")
+    if sm not in {a.sm for a in archs}:
+        raise KnowledgeError("%s: sm %s is not an [[arch]]" % (where, sm))
+    sources, confidence = require_sources(entry, where)
+    return DefaultGpu(sm, _text(entry, where, "name"), _text(entry, where, "example"), _text(entry, where, "why"),
+                      sources, confidence)
+
+
+def parse_gpu(data: Mapping[str, Any]) -> GpuData:
+    """gpu.toml as typed records; a damaged entry is a KnowledgeError naming it (an absent file: no GPU facts)."""
+    archs = tuple(_arch(e, where) for e, where in _gpu_entries(data, "arch", "sm"))
+    return GpuData(
+        archs=archs,
+        build_archs=tuple(_build_archs(e, where) for e, where in _gpu_entries(data, "build_archs", "torch")),
+        drivers=tuple(_driver(e, where, "cuda") for e, where in _gpu_entries(data, "driver", "cuda")),
+        driver_compat=tuple(_driver(e, where, "cuda_major")
+                            for e, where in _gpu_entries(data, "driver_compat", "cuda_major")),
+        default=_default_gpu(data.get("default_gpu"), archs),
+        cuda_wheels=tuple(_cuda_wheels(e, where) for e, where in _gpu_entries(data, "cuda_wheels", "family")),
+    )

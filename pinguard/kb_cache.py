@@ -20,14 +20,14 @@ import os
 import pickle
 import sys
 import tempfile
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from pinguard import __version__
 
 _SLIM: Dict[str, object] = {}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(_HERE, "knowledge")  # = pinguard.kb.DATA_DIR, without importing kb (and packaging)
-_CODE = ("kb.py", "model.py", "conda_names.py", "kb_cache.py")
+_CODE = ("kb.py", "kb_types.py", "model.py", "conda_names.py", "lightrecord.py", "kb_cache.py")
 
 
 def cache_root() -> str:
@@ -80,15 +80,13 @@ def _paths(directory: str):
     return base + ".pickle", base + ".json"
 
 
-def names_index(kb) -> Dict[str, object]:
+def names_index(kb) -> Dict[str, Any]:
     """What a hook needs to tell, without the knowledge base, whether a conda package can matter at all.
 
     `relevant`: conda names of every package the knowledge base speaks of (rules, the torch family, conda-only
     CUDA packages, python); `to_conda`: PyPI name -> conda names, `globs`: [PyPI glob, conda names]."""
-    from pinguard.model import FAMILY
-
     names = kb.names
-    mentioned = {"torch"} | set(FAMILY)
+    mentioned = set(kb.family.all)
     for rule in kb.rules:
         mentioned.update(rule.packages())
     to_conda: Dict[str, list] = {}
@@ -118,7 +116,7 @@ def names_index(kb) -> Dict[str, object]:
             "globs": globs}
 
 
-def load_index(directory: Optional[str] = None) -> Optional[Dict[str, object]]:
+def load_index(directory: Optional[str] = None) -> Optional[Dict[str, Any]]:
     """The names index of the current snapshot (a small JSON file), or None when there is none yet."""
     import json
 
@@ -139,6 +137,7 @@ def load_index(directory: Optional[str] = None) -> Optional[Dict[str, object]]:
 def load_slim(directory: Optional[str] = None):
     """The knowledge base for judging (signatures dropped), from the snapshot when it is current."""
     from pinguard import kb as kb_module
+    from pinguard.kb_types import KnowledgeBase
 
     directory = directory or os.environ.get("PINGUARD_KNOWLEDGE_DIR") or DATA_DIR
     if directory in _SLIM:
@@ -148,7 +147,7 @@ def load_slim(directory: Optional[str] = None):
         try:
             with open(path, "rb") as handle:
                 loaded = pickle.load(handle)
-            if isinstance(loaded, kb_module.KnowledgeBase):
+            if isinstance(loaded, KnowledgeBase):
                 _SLIM[directory] = loaded
                 if not os.path.exists(index_path):
                     _store_json(index_path, names_index(loaded))
@@ -156,8 +155,7 @@ def load_slim(directory: Optional[str] = None):
         except Exception:  # noqa: BLE001 - absent, truncated or from another version: take the slow path
             pass
     full = kb_module.load(directory)  # raises KnowledgeError for a damaged knowledge base, as always
-    slim = dataclasses.replace(full, rules=tuple(dataclasses.replace(r, signatures=(), evidence=())
-                                                 for r in full.rules))
+    slim = full._replace(rules=tuple(dataclasses.replace(r, signatures=(), evidence=()) for r in full.rules))
     _SLIM[directory] = slim
     if path is not None:
         _store(path, slim)

@@ -52,5 +52,11 @@ class Record:
     def __repr__(self) -> str:
         return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % (f, getattr(self, f)) for f in self._fields))
 
+    def _replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed (as dataclasses.replace)."""
+        values = dict(zip(self._fields, self._values()))
+        values.update(changes)
+        return type(self)(**values)
+
     def __reduce__(self):
         return (type(self), self._values())

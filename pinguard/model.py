@@ -17,9 +17,6 @@ from pinguard.claims import Evidence
 from pinguard.errors import BadInput, quote
 from pinguard.specs import check_size, exact_version, normalize, quote_detail
 
-FAMILY = ("torchvision", "torchaudio", "torchtext", "torchdata")
-
-
 @dataclass(frozen=True)
 class Context:
     """What is known about the target beyond package versions."""
@@ -34,7 +31,7 @@ class Release:
     """One torch release and what pairs with it."""
 
     torch: Version
-    family: Mapping[str, Version]  # torchvision/torchaudio/torchtext/torchdata -> paired release
+    family: Mapping[str, Version]  # family member (torch.toml [family]) -> paired release
     also: Mapping[str, Tuple[Version, ...]]  # other member releases that pin this torch too (torchvision 0.8.0)
     python: Tuple[str, ...]
     builds: Tuple[str, ...]

@@ -9,20 +9,15 @@ operators PEP 440 defines as long as the probes straddle every boundary.
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pinguard.errors import BadInput
+from pinguard.pep503 import normalize  # noqa: F401 - the one normaliser, re-exported for the engines
 
 _BOUNDARY = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*(.+?)(\.\*)?$")
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name, the key for every package lookup."""
-    return str(canonicalize_name(name))
 
 
 #: Bounds on what pinguard parses from a user: a requirement line's length, a version number's digits (Python
@@ -133,3 +128,15 @@ def python_marker(spec: SpecifierSet) -> str:
         field = "python_version" if version.count(".") <= 1 and not version.endswith("*") else "python_full_version"
         parts.append('%s %s "%s"' % (field, clause.operator, version))
     return " and ".join(parts)
+
+
+def marker_environment(python: Version) -> Dict[str, str]:
+    """The marker values of a target CPython `python` (X.Y) on Linux x86_64: the one marker environment of the code
+    base. `python_full_version` is X.Y.18 for 3.7 and older (their users run late patches, and packages such as pandas
+    1.x require >= 3.7.1) and X.Y.0 from 3.8 on."""
+    return {"python_version": "%d.%d" % (python.major, python.minor),
+            "python_full_version": "%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0),
+            "sys_platform": "linux", "platform_system": "Linux", "platform_release": "", "platform_version": "",
+            "os_name": "posix", "platform_machine": "x86_64", "implementation_name": "cpython",
+            "implementation_version": "%d.%d.0" % (python.major, python.minor),
+            "platform_python_implementation": "CPython", "extra": ""}

@@ -10,6 +10,8 @@ import sys
 import tempfile
 from typing import Dict, Optional
 
+import pytest
+
 from tests.conftest import ROOT, hermetic_env, run_pinguard
 
 _WHEEL: Dict[str, str] = {}
@@ -100,3 +102,13 @@ def new_venv(tmp_path_factory, version: str, name: str):
     from tests.conftest import Venv, pyenv_python
 
     return Venv(str(tmp_path_factory.mktemp(name) / "venv"), pyenv_python(version))
+
+
+def uv_tool(tmp_path_factory, env=None) -> str:
+    """uv installed from PyPI into a venv of its own (uv is not on PATH here); the path of its executable."""
+    require_network()
+    tools = new_venv(tmp_path_factory, "3.11", "uvtools")
+    result = tools.pip_retrying("install", "uv", **({"env": env} if env else {}))
+    if result.returncode != 0:
+        pytest.fail("cannot install uv from PyPI: %s" % result.stderr[-500:])
+    return os.path.join(tools.path, "bin", "uv")

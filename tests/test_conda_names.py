@@ -8,7 +8,6 @@ import pytest
 from pinguard import kb as kb_module
 from pinguard.conda_names import parse
 from pinguard.errors import KnowledgeError
-from pinguard.model import FAMILY
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +16,7 @@ def kb():
 
 
 def kb_packages(kb):
-    names = {"torch"} | set(FAMILY)
+    names = set(kb.family.all)
     for rule in kb.rules:
         names.update(rule.packages())
     return names

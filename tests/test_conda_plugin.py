@@ -91,7 +91,7 @@ def test_requests_that_break_the_anchor_are_refused_with_the_rule(env, spec, rul
     error = refused(pre_solve, [Spec(spec)], [], prefix=env)
     assert rule in [r.rule for r in error.refusals]
     if rule not in ("anchor-changed", "torch-family-pairing"):
-        assert "source: https://" in str(error)
+        assert "source:   https://" in str(error)
 
 
 def test_removing_an_anchored_package_is_refused(env):
@@ -107,7 +107,7 @@ def test_a_transaction_replacing_the_anchored_pytorch_is_refused(env):
     error = refused(post_solve, "repodata.json", records(PYTORCH_DIST),
                     records("pytorch-1.11.0-py3.7_cuda11.3_cudnn8.3.2_0"), prefix=env)
     assert "the transaction replaces %s with pytorch-1.11.0-py3.7_cuda11.3_cudnn8.3.2_0" % PYTORCH_DIST in str(error)
-    assert "fix:    pytorch==1.10.0=py3.7_cuda11.3_cudnn8.2.0_0" in str(error)
+    assert "fix:      pytorch==1.10.0=py3.7_cuda11.3_cudnn8.2.0_0" in str(error)
 
 
 def test_a_transaction_replacing_the_anchored_build_with_a_cpu_build_is_refused(env):
@@ -125,7 +125,7 @@ def test_adding_cudatoolkit_10_2_next_to_a_cuda_11_3_pytorch_is_refused(env):
                     records("cudatoolkit-10.2.89-hfd86e86_1"), prefix=env)
     assert [r.rule for r in error.refusals] == ["conda-cuda-mix"]
     assert "cudatoolkit 10.2.89 is CUDA 10.2, but %s is built for CUDA 11.3" % PYTORCH_DIST in str(error)
-    assert "source: https://" in str(error)
+    assert "source:   https://" in str(error)
 
 
 def test_adding_a_cuda_version_of_another_major_is_refused(env):
@@ -345,6 +345,16 @@ def test_the_plugin_module_imports_cheaply_and_without_conda():
     assert json.loads(out.replace("'", '"')) == ["pinguard", "pinguard.adapters", "pinguard.adapters.conda_plugin"]
 
 
+def test_the_light_path_judges_a_request_without_packaging_or_the_knowledge_base():
+    light = ("pinguard.adapters.conda_plugin", "pinguard.engines.conda_request", "pinguard.conda_spec",
+             "pinguard.sources.conda_meta", "pinguard.kb_cache", "pinguard.violation_text", "pinguard.pep503")
+    code = ("import sys; %s; print(sorted(m for m in sys.modules if m.startswith(('packaging', 'tomli', "
+            "'pinguard.kb', 'pinguard.engines.conda_rules'))))" % "; ".join("import " + m for m in light))
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, universal_newlines=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=ROOT), check=True).stdout
+    assert json.loads(out.replace("'", '"')) == ["pinguard.kb_cache"]
+
+
 def test_the_hooks_are_registered_only_with_a_conda_that_has_them():
     try:
         from conda.plugins.types import CondaPostSolve, CondaPreSolve  # noqa: F401
@@ -436,7 +446,7 @@ def test_pip_over_conda_double_installs_are_found(tmp_path):
     prefix = make_env(str(tmp_path / "env"), dists=(("numpy", "1.19.5", "conda"), ("numpy", "1.21.6", "pip"),
                                                      ("requests", "2.27.1", "pip")))
     view = conda_meta.read_prefix(prefix)
-    found = double_installs(kb_module.load().names, view.records, view.dists)
+    found = double_installs(kb_module.load(), view.records, view.dists)
     assert [(v.rule, v.packages) for v in found] == [("pip-over-conda", {"numpy": "1.21.6"})]
     assert "conda install --force-reinstall numpy==1.19.5=py37h3e96413_3" in found[0].fix
 

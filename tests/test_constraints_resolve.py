@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, hermetic_env
-from tests.guard_helpers import new_venv, require_network
+from tests.guard_helpers import uv_tool
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -18,12 +18,7 @@ SAMPLE = ["torch-1.10.2-cu102.txt", "torch-1.13.0-cu117.txt", "torch-2.5.0-cu124
 
 @pytest.fixture(scope="module")
 def uv(tmp_path_factory):
-    require_network()
-    tools = new_venv(tmp_path_factory, "3.11", "uvtools")
-    result = tools.pip_retrying("install", "uv")
-    if result.returncode != 0:
-        pytest.fail("cannot install uv from PyPI: %s" % result.stderr[-500:])
-    return os.path.join(tools.path, "bin", "uv")
+    return uv_tool(tmp_path_factory)
 
 
 def test_sample_of_constraints_files_resolves_on_its_oldest_and_newest_python(uv, network):

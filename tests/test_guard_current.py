@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.guard_helpers import new_venv, no_traceback, pinguard, require_network, site_packages, text, tree_hashes
+from tests.guard_helpers import new_venv, no_traceback, pinguard, require_network, uv_tool, site_packages, text, tree_hashes
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -23,12 +23,7 @@ def newest_pip(venv) -> str:
 
 @pytest.fixture(scope="module")
 def uv(tmp_path_factory):
-    require_network()
-    tools = new_venv(tmp_path_factory, "3.11", "uvtools")
-    result = tools.pip_retrying("install", "uv")
-    if result.returncode != 0:
-        pytest.fail("cannot install uv from PyPI: %s" % result.stderr[-500:])
-    return os.path.join(tools.path, "bin", "uv")
+    return uv_tool(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

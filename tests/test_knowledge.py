@@ -1,6 +1,5 @@
 """The shipped knowledge base loads, every fact has a source, and damage is reported by file and entry."""
 
-import os
 import re
 import shutil
 
@@ -9,7 +8,6 @@ from packaging.version import Version
 
 from pinguard import kb as kb_module
 from pinguard.errors import KnowledgeError
-from pinguard.model import FAMILY
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,7 @@ LOOSE = {("torchaudio", "2.11.1"): "torch>=2.11"}
 
 
 def test_each_family_release_pairs_with_at_most_one_torch(kb):
-    for member in FAMILY:
+    for member in kb.family.members:
         owners = {}
         for release in kb.releases:
             version = release.family.get(member)
@@ -81,12 +79,48 @@ def test_signatures_match_real_crash_text(kb):
     assert not kb.rule("yapf-verify").matches_traceback("ImportError: libcudart.so.9.0: cannot open shared object")
 
 
-def test_gpu_and_driver_tables_have_sources(kb):
-    for table in ("arch", "build_archs", "driver"):
-        entries = kb.gpu.get(table, [])
-        assert entries, table
-        for entry in entries:
-            assert entry.get("sources") and entry.get("confidence"), (table, entry)
+def test_gpu_and_driver_tables_are_typed_records_with_sources(kb):
+    gpu = kb.gpu
+    for table in (gpu.archs, gpu.build_archs, gpu.drivers, gpu.driver_compat, gpu.cuda_wheels):
+        assert table
+        for entry in table:
+            assert entry.sources and entry.confidence in ("H", "M", "L"), entry
+    assert gpu.default is not None and gpu.default.sm == Version("7.5") and gpu.default.sources
+    assert gpu.min_driver(Version("11.3")).linux == Version("450.80.02")
+    assert gpu.build_archs_for(Version("1.10.0"), "cu113").runs_on(Version("8.6"))
+    assert gpu.build_archs_for(Version("1.10.0"), "cu999") is None
+
+
+def test_family_facts_are_data(kb):
+    assert kb.family.all == ("torch", "torchvision", "torchaudio", "torchtext", "torchdata")
+    assert kb.family.unlabelled == ("torchtext", "torchdata") and kb.family.sources
+    assert not kb.carries_label("torchtext", Version("0.11.0"))
+    assert not kb.carries_label("torchaudio", Version("0.9.0")) and kb.carries_label("torchaudio", Version("0.10.0"))
+    assert kb.gpu.cuda_wheel("nvidia-cudnn-cu12")[1] == "12" and kb.gpu.cuda_wheel("cupy-cuda102")[1] == "10"
+    assert kb.gpu.cuda_wheel("cupy-cuda11x")[0].for_major("12") == "cupy-cuda12x"
+    assert kb.gpu.cuda_wheel("numpy") is None
+    assert kb.finding_sources("conda-owned") and kb.finding_sources("pip-over-conda")
+
+
+@pytest.mark.parametrize("file, old, new, message", [
+    ("gpu.toml", 'archs = ["3.5", "5.0", "6.0", "6.1"]', 'archs = ["3.5", "five"]',
+     "gpu.toml: build_archs >=1.0,<1.1: archs = 'five' is not a version"),
+    ("gpu.toml", 'cuda_major = 12', 'cuda_major = "12"', "gpu.toml: driver_compat 12: cuda_major must be an integer"),
+    ("gpu.toml", 'sm = "7.5"\nname = "Turing"', 'sm = "7.7"\nname = "Turing"',
+     "gpu.toml: [default_gpu]: sm 7.7 is not an [[arch]]"),
+    ("gpu.toml", 'pattern = "^nvidia-.*-cu(?P<cuda>\\\\d+)$"', 'pattern = "^nvidia-.*-cu(\\\\d+)$"',
+     "gpu.toml: cuda_wheels nvidia: pattern"),
+    ("torch.toml", 'unlabelled = ["torchtext", "torchdata"]', 'unlabelled = ["torchtext", "torchdatum"]',
+     "torch.toml: [family]: unlabelled names torchdatum, which is not a member"),
+    ("names.toml", 'sources = ["https://github.com/conda/conda/issues/11559"]\nconfidence = "H"\n\n[[finding]]',
+     'sources = []\nconfidence = "H"\n\n[[finding]]', "names.toml: finding conda-owned has no sources"),
+])
+def test_a_damaged_gpu_family_or_finding_entry_is_an_error_naming_it(tmp_path, file, old, new, message):
+    target = _copy_kb(tmp_path)
+    _damage(target / file, old, new)
+    with pytest.raises(KnowledgeError) as caught:
+        kb_module.load(str(target))
+    assert str(caught.value).startswith(message), str(caught.value)
 
 
 def _copy_kb(tmp_path):

@@ -14,6 +14,12 @@ from tests.test_index_client import fake  # noqa: F401,F811 - the local index fi
 
 PAD = 1_000_000
 TORCH_TOML = """
+[family]
+members = ["torchvision", "torchaudio", "torchtext", "torchdata"]
+unlabelled = ["torchtext", "torchdata"]
+sources = ["https://pytorch.org/get-started/previous-versions/"]
+confidence = "H"
+
 [index]
 url = "https://download.pytorch.org/whl/{build}"
 find_links = "https://download.pytorch.org/whl/torch_stable.html"

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import run_pinguard
-from tests.guard_helpers import new_venv, require_network
+from tests.guard_helpers import new_venv, uv_tool
 from tests.lock_fixtures import build_find_links
 
 if sys.version_info >= (3, 11):
@@ -26,12 +26,7 @@ QUIET_PIP = {"PIP_CONFIG_FILE": os.devnull}
 
 @pytest.fixture(scope="module")
 def uv(tmp_path_factory):
-    require_network()
-    tools = new_venv(tmp_path_factory, "3.11", "uvtools")
-    result = tools.pip_retrying("install", "uv", env=QUIET_PIP)
-    if result.returncode != 0:
-        pytest.fail("cannot install uv from PyPI: %s" % result.stderr[-500:])
-    return os.path.join(tools.path, "bin", "uv")
+    return uv_tool(tmp_path_factory, env=QUIET_PIP)
 
 
 def lock(tmp_path, lines, *args, uv=None, backend="pinguard", env=None):

@@ -5,7 +5,6 @@ Never downloads a torch wheel: torchvision is resolved with --no-deps, setuptool
 
 import glob
 import os
-import shutil
 
 import pytest
 

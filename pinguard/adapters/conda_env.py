@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -34,7 +34,7 @@ from pinguard.adapters.frontend import Frontend, InitTarget, Planned
 from pinguard.adapters.install_state import FileChange
 from pinguard.conda_records import CondaRecord, parse_build
 from pinguard.errors import BadInput, ImpossibleAnchor, PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor
 from pinguard.sources.conda_meta import META, PINNED, is_conda_prefix, python_version, read_records
 
@@ -86,11 +86,10 @@ def _strip_block(text: str) -> str:
 
 
 def _check_anchors(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str, CondaRecord]) -> None:
-    names = kb.names
     _check_anchor_names(kb, anchors)
     from pinguard.engines.conda_rules import as_pypi
 
-    installed = as_pypi(names, records.values(), [a.name for a in anchors])
+    installed = as_pypi(kb, records.values(), [a.name for a in anchors])
     for anchor in anchors:
         package = installed.get(anchor.name)
         if package is None:
@@ -185,7 +184,8 @@ def _generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Ver
         if chosen is None or chosen == anchor_label:
             raise
         notes.append("the installed %s is a build pinguard's torch table does not list (%s); constraints are "
-                     "written for torch's default build and the installed build is pinned exactly" % (torch.dist, exc))
+                     "written for torch's default build and the installed build is pinned exactly" % (
+                         torch.dist if torch else "torch", exc))
         return generate(kb, anchors, python=python)
 
 
@@ -201,7 +201,7 @@ def _existing_breakage(kb, anchors, records, python) -> List[str]:
     from pinguard.engines.check import check
     from pinguard.engines.conda_rules import cuda_findings, prefix_pins
 
-    pins = prefix_pins(kb.names, list(records.values()), [], [a.name for a in anchors])
+    pins = prefix_pins(kb, list(records.values()), [], [a.name for a in anchors])
     found = check(kb, pins, anchors, python=python).violations + cuda_findings(kb.names, records.values())
     return ["the environment already breaks a rule: [%s] %s (fix: %s)" % (v.rule, v.summary, " ".join(v.fix) or "-")
             for v in found]
@@ -252,7 +252,7 @@ def _guard_file(kb: KnowledgeBase, anchors: Sequence[Anchor], records: Dict[str,
     from pinguard.engines.conda_rules import guard_table
     from pinguard.kb_cache import knowledge_digest
 
-    table = {"written_by": MARK, "knowledge": knowledge_digest()}
+    table: Dict[str, Any] = {"written_by": MARK, "knowledge": knowledge_digest()}
     table.update(guard_table(kb, anchors, list(records.values()), python))
     return json.dumps(table, indent=1) + "\n"
 
@@ -275,16 +275,16 @@ def check_prefix(kb: KnowledgeBase, prefix: str, anchor_texts: Sequence[str] = (
         if state is None:
             raise BadInput("give the anchor with --anchor, e.g. --anchor torch==1.10.0 (%s has no pinguard.toml)" %
                            prefix)
-        anchor_texts = list(state["requirements"])  # type: ignore[arg-type]
+        anchor_texts = list(state["requirements"])  # type: ignore[call-overload]
     anchors = [Anchor.parse(a) for a in anchor_texts]
     _check_anchor_names(kb, anchors)
     if python is None and view.python:
         python = Version(view.python)
     prefer = [a.name for a in anchors]
-    pins = prefix_pins(kb.names, view.records, view.dists, prefer)
+    pins = prefix_pins(kb, view.records, view.dists, prefer)
     result = check(kb, pins, anchors, python=python)
     seen = {(v.rule, tuple(sorted(v.packages))) for v in result.violations}
-    for violation in cuda_findings(kb.names, view.records) + double_installs(kb.names, view.records, view.dists,
+    for violation in cuda_findings(kb.names, view.records) + double_installs(kb, view.records, view.dists,
                                                                              prefer):
         if (violation.rule, tuple(sorted(violation.packages))) not in seen:
             result.violations.append(violation)

@@ -9,7 +9,7 @@ from typing import List
 
 from pinguard.adapters.formats import _conda_build_glob, _cuda_dotted, conda_name
 from pinguard.engines.lock import Lock
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 
 CONDA_SUFFIXES = (".conda", ".tar.bz2")
 

@@ -33,7 +33,7 @@ import json
 import os
 import re
 import sys
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 ANCHOR_FILE = "pinguard.toml"
 ENV_SWITCH = "PINGUARD_CONDA"
@@ -63,7 +63,7 @@ def _off() -> bool:
     return os.environ.get(ENV_SWITCH, "").strip().lower() in ("off", "0", "false", "no", "disable", "disabled")
 
 
-_WARNED = set()  # what was already said in this conda command (conda may solve several times)
+_WARNED: Set[str] = set()  # what was already said in this conda command (conda may solve several times)
 
 
 def _warn(message: str, key: Optional[str] = None) -> None:
@@ -150,7 +150,7 @@ class AnchoredPrefix:
         self.anchor_file = str(state["path"])
         names = self.kb.names
         self.anchors = []
-        for text in state["requirements"]:  # type: ignore[union-attr]
+        for text in state["requirements"]:  # type: ignore[attr-defined]
             anchor = Anchor.parse(text)
             pypi = names.is_conda_alias(anchor.name)
             if pypi:
@@ -186,7 +186,7 @@ class AnchoredPrefix:
         return python_dists(self.prefix, self._python_xy, read_installer=False)
 
 
-_ENVIRONMENTS = {}
+_ENVIRONMENTS: Dict[str, Tuple[object, AnchoredPrefix]] = {}
 
 
 def environment(prefix: str) -> AnchoredPrefix:
@@ -210,17 +210,14 @@ GUARD_FILE = os.path.join("etc", "pinguard", "guard.json")
 
 
 def _format(prefix: str, anchors: List[str], anchor_file: str, what: str, refusals, warnings=()) -> str:
+    from pinguard.violation_text import violation_lines, violation_title
+
     lines = ["pinguard refuses this %s: the environment %s is anchored to %s (%s)." % (
         what, prefix, ", ".join(anchors), anchor_file)]
     for violation in refusals:
-        lines.append("  [%s] %s" % (violation.rule, violation.summary))
-        fix = [f for f in violation.fix if f]
-        if fix:
-            lines.append("      fix:    %s" % " ".join(fix))
-        if violation.sources:
-            lines.append("      source: %s" % violation.sources[0])
+        lines.extend(violation_lines(violation))
     for violation in warnings:
-        lines.append("  (already there: [%s] %s)" % (violation.rule, violation.summary))
+        lines.append("  (already there: %s)" % violation_title(violation))
     lines.append("To go ahead anyway, run the command again with %s=off; to move the anchor, run "
                  "`pinguard init ... --prefix %s`." % (ENV_SWITCH, prefix))
     return "\n".join(lines)
@@ -247,8 +244,8 @@ def stored_table(prefix: str, installed=None) -> Optional[dict]:
     if table.get("knowledge") != knowledge_digest():
         return None
     anchors = _anchor_names(prefix)
-    if anchors is None or sorted(anchors) != sorted(_pypi(_NAME.match(a).group(1)) for a in table.get("anchors")
-                                                     or () if _NAME.match(a)):
+    if anchors is None or sorted(anchors) != sorted(_pypi(m.group(1)) for m in map(_NAME.match, table.get("anchors")
+                                                                                                 or ()) if m):
         return None
     if installed is not None:  # conda name -> (version, build), as scan_index reads it
         version = installed.get("python", ("", ""))[0]
@@ -299,7 +296,9 @@ _SPEC_NAME = re.compile(r"^(?:.*::)?\s*([^\s=<>!~\[]+)")
 
 
 def _pypi(text: str) -> str:
-    return re.sub(r"[-_.]+", "-", text).lower()
+    from pinguard.pep503 import normalize
+
+    return normalize(text)
 
 
 def _anchor_names(prefix: str) -> Optional[List[str]]:
@@ -387,10 +386,10 @@ def pre_solve(specs_to_add, specs_to_remove, prefix: str = "") -> None:
         from pinguard.engines.conda_rules import judge_request
 
         env = environment(prefix)
-        refusals = judge_request(env.kb, env.anchors, add, remove, env.records, python=env.python)
-        if refusals:
+        violations = judge_request(env.kb, env.anchors, add, remove, env.records, python=env.python)
+        if violations:
             raise PinguardRefusal(_format(prefix, [a.text for a in env.anchors], env.anchor_file, "request",
-                                          refusals), refusals)
+                                          violations), violations)
 
 
 def record_from_conda(obj):

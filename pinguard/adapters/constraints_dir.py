@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from pinguard import kb as kb_module
 from pinguard.adapters.formats import render_pip
 from pinguard.engines.generate import generate
 from pinguard.fsutil import write_atomic
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor
 
 
@@ -26,7 +26,7 @@ def file_name(torch: str, build: str) -> str:
 def expected_files(kb: KnowledgeBase) -> Dict[str, str]:
     """file name -> content, for every release and build, plus README.md and index.json."""
     files: Dict[str, str] = {}
-    entries: List[Dict[str, object]] = []
+    entries: List[Dict[str, Any]] = []
     for release in kb.releases:
         anchor = [Anchor.parse("torch==%s" % release.torch)]
         for build in release.builds:
@@ -42,7 +42,7 @@ def expected_files(kb: KnowledgeBase) -> Dict[str, str]:
     return files
 
 
-def _readme(entries: List[Dict[str, object]]) -> str:
+def _readme(entries: List[Dict[str, Any]]) -> str:
     lines = [
         "# Ready constraints files, one per torch release and build",
         "",

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 
 from pinguard.engines.evidence import Evidence
 from pinguard.engines.fix import FixResult
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 
 
 def render_fix(kb: KnowledgeBase, result: FixResult, fmt: str) -> str:

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 from packaging.version import Version
 
 from pinguard.engines.fix import FixResult, fix
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Pin
 from pinguard.sources.failures import classify, primary
 from pinguard.sources.index import IndexClient

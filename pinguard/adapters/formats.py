@@ -8,11 +8,13 @@ from typing import Dict, List, Optional
 from packaging.specifiers import SpecifierSet
 
 from pinguard import __version__
+from pinguard.adapters import format_names
 from pinguard.engines.generate import ANCHOR, PAIRING, WITH, Generated
-from pinguard.kb import KnowledgeBase, describe_pythons
+from pinguard.kb_types import KnowledgeBase, describe_pythons
 from pinguard.model import Constraint
+from pinguard.specs import marker_environment
 
-FORMATS = ("pip", "uv", "conda", "json")
+FORMATS = format_names.GENERATE
 
 
 def render(kb: KnowledgeBase, result: Generated, fmt: str) -> str:
@@ -63,7 +65,7 @@ def render_pip(kb: KnowledgeBase, result: Generated) -> str:
     if result.index is not None:
         option, url = result.index
         lines.append("# torch's %s build is not on PyPI: this option (read by pip from a constraints file) reaches it"
-                     % (result.explicit_build or result.release.default_build))
+                     % (result.explicit_build or (result.release.default_build if result.release else "")))
         lines.append("%s %s" % (option, url))
     width = max([len(c.requirement) for c in result.constraints] + [0])
     for constraint in result.constraints:
@@ -82,7 +84,7 @@ def render_uv(kb: KnowledgeBase, result: Generated) -> str:
     lines.append("]")
     if result.index is not None:
         option, url = result.index
-        build = result.explicit_build or result.release.default_build
+        build = result.explicit_build or (result.release.default_build if result.release else "")
         lines.append("")
         if option == "--find-links":
             lines.append("find-links = [%s]" % json.dumps(url))
@@ -126,8 +128,7 @@ def render_conda(kb: KnowledgeBase, result: Generated) -> str:
                 continue
             from packaging.markers import Marker
 
-            if not Marker(constraint.marker).evaluate({"python_version": _xy(result),
-                                                        "python_full_version": _xy(result) + ".0"}):
+            if not Marker(constraint.marker).evaluate(marker_environment(python)):
                 continue
         name = conda_name(kb, constraint.name)
         if name is None:

@@ -36,7 +36,7 @@ from pinguard.sources.environment import TargetEnvironment
 if TYPE_CHECKING:  # the engines are imported where they run: pip_guard reads pip.conf through this seam's modules
     from pinguard.engines.doctor import Finding
     from pinguard.engines.generate import Generated
-    from pinguard.kb import KnowledgeBase
+    from pinguard.kb_types import KnowledgeBase
 
 # The seam's records are lightrecord.Records, not dataclasses: `pinguard pip install` imports pip_config.py (for its
 # pip.conf parser) while pip starts, and a dataclass costs ~0.5 ms to define.

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from pinguard.engines.guard import METHODS, PlanItem, Rewrite
+from pinguard.engines.guard import PlanItem, Rewrite
 from pinguard.engines.verdict import Verdict
-from pinguard.model import Violation
+from pinguard.violation_text import violation_lines, violation_title
 
-
-def violation_lines(violation: Violation, indent: str = "  ", anchor_source: str = "") -> List[str]:
-    lines = ["%s[%s] %s" % (indent, violation.rule, violation.summary)]
-    if violation.packages:
-        lines.append("%s  packages: %s" % (indent, ", ".join(
-            "%s==%s" % kv if kv[1] and kv[1][0].isdigit() else "%s%s" % kv for kv in sorted(violation.packages.items()))))
-    if violation.fix:
-        lines.append("%s  keep:     %s" % (indent, " ".join(f for f in violation.fix if f)))
-    if violation.sources:
-        lines.append("%s  source:   %s" % (indent, violation.sources[0]))
-    elif violation.rule == "anchor-changed" and anchor_source:
-        lines.append("%s  source:   %s" % (indent, anchor_source))
-    return lines
+#: How a guarded install learned its plan (the `method` of a verdict), in words.
+METHODS = {
+    "session": "pip's own resolver, judged in the same pip process before it installs",
+    "report": "pip install --dry-run --report, then the judged plan installed with --no-deps",
+    "requested": "the requested requirements only (this pip cannot report a plan); pip.conf constraints apply",
+    "uv": "uv pip install --dry-run, then the judged plan installed with --no-deps",
+    "hook": "the in-process hook inside pip",
+    "prejudge": "the requirements named on the command line, before anything was resolved",
+}
 
 
 def plan_lines(verdict: Verdict, items: Sequence[PlanItem], indent: str = "  ") -> List[str]:
@@ -47,7 +43,7 @@ def verdict_lines(verdict: Verdict, items: Sequence[PlanItem], method: str, anch
     else:
         lines.append("pinguard: refused: this %s install would break the environment (anchor: %s)" % (tool, label))
     for violation in verdict.refusals:
-        lines.extend(violation_lines(violation, anchor_source=anchor_source))
+        lines.extend(violation_lines(violation, fix_label="keep", anchor_source=anchor_source))
     if rewrite is not None and rewrite.lines:
         lines.append("  rewritten with these constraints:")
         for line in rewrite.lines:
@@ -56,7 +52,7 @@ def verdict_lines(verdict: Verdict, items: Sequence[PlanItem], method: str, anch
         lines.append("  plan (%s):" % METHODS.get(method, method))
         lines.extend(plan_lines(verdict, items, "    "))
     for violation in verdict.warnings:
-        lines.append("  warning: already broken before this install: [%s] %s" % (violation.rule, violation.summary))
+        lines.append("  warning: already broken before this install: %s" % violation_title(violation))
     if method == "prejudge":
         request = ""  # the command line itself asks for what is refused: --rewrite cannot change that
     if not verdict.allowed:
@@ -93,5 +89,4 @@ def refusal_summary(verdict: Verdict) -> str:
     if first is None:
         return "pinguard refused this install"
     more = len(verdict.refusals) - 1
-    return "pinguard refused this install: [%s] %s%s" % (
-        first.rule, first.summary, " (and %d more)" % more if more else "")
+    return "pinguard refused this install: %s%s" % (violation_title(first), " (and %d more)" % more if more else "")

@@ -4,11 +4,12 @@ the index client they configure (defaults: pip's and uv's configuration, see sou
 from __future__ import annotations
 
 import argparse
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from pinguard.adapters.progress import Phases
-from pinguard.sources.index import IndexClient
-from pinguard.sources.index_config import IndexConfig, resolve
+if TYPE_CHECKING:  # the parser of every command adds these options: the client loads only when a command runs
+    from pinguard.adapters.progress import Phases
+    from pinguard.sources.index import IndexClient
+    from pinguard.sources.index_config import IndexConfig
 
 #: Per request; with 3 tries and the backoff, an index that never answers costs at most ~47 s, once per run.
 TIMEOUT = 15.0
@@ -29,11 +30,15 @@ def add_index_options(parser: argparse.ArgumentParser) -> None:
 
 
 def index_config(args: argparse.Namespace) -> IndexConfig:
+    from pinguard.sources.index_config import resolve
+
     return resolve(args.index_url, args.extra_index_url, args.find_links)
 
 
 def index_client(args: argparse.Namespace, phases: Optional[Phases] = None) -> IndexClient:
     """The client for these options; progress and retries go to `phases` (see adapters/progress.py)."""
+    from pinguard.sources.index import IndexClient
+
     config = index_config(args)
     if phases is not None:
         phases.phase("package data from %s%s" % (config.describe(), " (offline: cache only)" if args.offline else ""))

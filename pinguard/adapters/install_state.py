@@ -170,7 +170,7 @@ class Transaction:
         self.previous_state = previous_state_bytes
 
     def apply(self, changes: Sequence[FileChange]) -> List[str]:
-        missing = []
+        missing: List[str] = []
         for change in changes:
             directory = os.path.dirname(change.path)
             chain = []
@@ -189,6 +189,7 @@ class Transaction:
                 self.state.files.append(FileRecord(change.path, change.role, before is not None,
                                                    before[1] if before else 0o644, before[0] if before else b""))
             entry = self.state.record(change.path)
+            assert entry is not None  # recorded just above
             entry.written = sha256(change.data) if change.data is not None else ""
         path = state_path(self.state.prefix)
         write_atomic_bytes(path, self.state.render().encode("utf-8"), 0o644)

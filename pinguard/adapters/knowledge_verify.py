@@ -11,12 +11,12 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from pinguard.adapters.progress import Phases
 from pinguard.engines.knowledge_verify import Plan, exit_status, plan, summarize
 from pinguard.errors import BadInput
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.sources.index import IndexClient
 from pinguard.sources.index_config import resolve
 from pinguard.sources.knowledge_view import IndexReleaseView
@@ -41,7 +41,7 @@ class Run:
     unreachable: List[Exception] = field(default_factory=list)
 
     @property
-    def summary(self) -> Dict[str, object]:
+    def summary(self) -> Dict[str, Any]:
         return summarize(self.plan, self.findings)
 
     @property

@@ -15,6 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard import __version__
+from pinguard.adapters import format_names
 from pinguard.adapters.conda_lock_output import render_conda_lock
 from pinguard.adapters.hashed_requirements import render_requirements
 from pinguard.adapters.progress import Phases
@@ -24,7 +25,7 @@ from pinguard.engines import lock as engine
 from pinguard.engines.closure_resolver import ClosureResolver, requirement_reqs
 from pinguard.errors import BadInput
 from pinguard.fsutil import write_atomic
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Violation
 from pinguard.sources.index import IndexClient
 from pinguard.sources.index_config import IndexConfig
@@ -32,8 +33,9 @@ from pinguard.sources.lock_data import LockPackageData
 from pinguard.sources.lock_inputs import LockInputs, file_digest, knowledge_digest, relative_digests
 from pinguard.sources.lock_reader import read_lock
 from pinguard.sources.metadata import target_tags
+from pinguard.specs import marker_environment
 
-FORMATS = ("pylock", "requirements", "conda")
+FORMATS = format_names.LOCK
 
 
 @dataclass
@@ -84,7 +86,7 @@ def output_format(path: str, fmt: Optional[str]) -> str:
 
 
 def _requirements(inputs: LockInputs, python: Version) -> List[Requirement]:
-    environment = engine.target_environment(python)
+    environment = marker_environment(python)
     return [r for r in inputs.requirements if r.marker is None or Marker(str(r.marker)).evaluate(environment)]
 
 
@@ -153,6 +155,8 @@ def render(kb: KnowledgeBase, lock: engine.Lock, fmt: str) -> str:
 def write_outputs(kb: KnowledgeBase, outcome: LockOutcome, options: LockOptions) -> None:
     """Every -o from the one resolution (atomic writes; `-` is stdout)."""
     outputs = options.outputs or [default_output(outcome.lock.target.build if outcome.lock else None)]
+    if outcome.lock is None:
+        return
     for path in outputs:
         text = render(kb, outcome.lock, output_format(path, options.fmt))
         if path == "-":

@@ -39,7 +39,7 @@ from pinguard.engines.guard import (PlanItem, Rewrite, installed_view, judge_pla
                                     rewrite_constraints)
 from pinguard.engines.verdict import Verdict
 from pinguard.errors import BadInput, PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor
 from pinguard.sources.environment import ISOLATED, TargetEnvironment, read_environment
 from pinguard.specs import normalize

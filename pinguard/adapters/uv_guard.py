@@ -51,7 +51,7 @@ def parse_plan(text: str) -> List[PlanItem]:
 class UvGuard(Guard):
     tool = "uv"
 
-    def run(self) -> int:
+    def run(self, started=None) -> int:  # `started`: pip's preflight, which uv has none of
         where = elsewhere(self.args.tool_args)
         if where:
             raise BadInput("%s installs outside the environment, which pinguard does not guard; run uv directly"

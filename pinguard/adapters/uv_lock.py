@@ -17,7 +17,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import Version
 
 from pinguard.engines.closure_resolver import NoLock
@@ -141,7 +141,7 @@ def parse_pins(text: str) -> Dict[str, Version]:
         try:
             requirement = Requirement(line)
             clause = next(iter(requirement.specifier))
-            pins[str(canonicalize_name(requirement.name))] = Version(clause.version)
+            pins[str(normalize(requirement.name))] = Version(clause.version)
         except (InvalidRequirement, StopIteration, ValueError):
             raise NoLock("uv pip compile wrote a line pinguard cannot read: %r" % line[:200]) from None
     return pins

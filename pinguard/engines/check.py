@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.engines.conditions import rule_holds
 from pinguard.engines.family import labelled
 from pinguard.engines.generate import PAIRING, generate
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Context, Pin, Release, Violation
-from pinguard.specs import satisfiable
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Anchor, Context, Pin, Release, Violation
+from pinguard.specs import marker_environment, satisfiable
 
 ANCHOR_CHANGED = "anchor-changed"
 BUILD_MIX = "cuda-build-mix"
-_NVIDIA_CU = re.compile(r"^nvidia-.*-cu(\d+)$")
-_CUPY_CU = re.compile(r"^cupy-cuda(\d+)x?$")
 
 
 @dataclass
@@ -89,7 +85,7 @@ def _family(kb: KnowledgeBase, release: Release, installed: Mapping[str, Version
     anchored = {a.name for a in anchors}
     violations = []
     torch_text = str(installed.get("torch") or release.torch)
-    for member in FAMILY:
+    for member in kb.family.members:
         version = installed.get(member)
         if version is None:
             continue
@@ -130,13 +126,13 @@ def _related_sources(kb: KnowledgeBase, member: str, version: Version,
 
 
 def _build_mix(kb: KnowledgeBase, installed: Mapping[str, Version], release: Optional[Release]) -> List[Violation]:
-    """Builds for different CUDA versions side by side: family labels, nvidia-*-cuNN wheels, cupy-cudaNN."""
+    """Builds for different CUDA versions side by side: family labels, then packages whose name says their CUDA
+    (gpu.toml [[cuda_wheels]]: nvidia-*-cuNN, cupy-cudaNN)."""
     violations = []
-    labels = {n: installed[n].local for n in ("torch",) + FAMILY if n in installed and installed[n].local}
+    labels = {n: installed[n].local for n in kb.family.all if n in installed and installed[n].local}
     if labels and release is not None:  # a plain pin of a CUDA-built member is PyPI's default build
-        for name in ("torch",) + FAMILY:
-            if name in installed and name not in labels and name not in ("torchtext", "torchdata") and (
-                    name != "torchaudio" or installed[name] >= kb.index.torchaudio_labels_since):
+        for name in kb.family.all:
+            if name in installed and name not in labels and kb.carries_label(name, installed[name]):
                 labels[name] = release.default_build
     torch_label = labels.get("torch")
     if len(set(labels.values())) > 1:
@@ -147,17 +143,28 @@ def _build_mix(kb: KnowledgeBase, installed: Mapping[str, Version], release: Opt
             "%s +%s" % (n, l) for n, l in sorted(labels.items())), {n: str(installed[n]) for n in labels},
             fix, _rule_sources(kb, "torchvision-cuda-mismatch")))
     torch_major = _cuda_major(torch_label) if torch_label else None
+    violations.extend(_cuda_wheel_mix(kb, installed, torch_major))
+    return violations
+
+
+def _cuda_wheel_mix(kb: KnowledgeBase, installed: Mapping[str, Version], torch_major: Optional[str]
+                    ) -> List[Violation]:
+    """nvidia-* wheels of several CUDA majors (torch's counted), or a cupy for another CUDA major than torch's."""
+    violations = []
     majors: Dict[str, List[str]] = {}
     for name in installed:
-        nvidia, cupy = _NVIDIA_CU.match(name), _CUPY_CU.match(name)
-        if nvidia:
-            majors.setdefault(nvidia.group(1), []).append(name)
-        elif cupy and torch_major is not None and _cupy_major(cupy.group(1)) != torch_major:
-            wanted = ("cupy-cuda%sx" % torch_major,) if int(torch_major) >= 11 else ()
+        found = kb.gpu.cuda_wheel(name)
+        if found is None:
+            continue
+        naming, major = found
+        if naming.compared == "together":
+            majors.setdefault(major, []).append(name)
+        elif torch_major is not None and major != torch_major:
+            wanted = naming.for_major(torch_major)
             violations.append(Violation(
                 BUILD_MIX, "%s is built for CUDA %s but torch %s is built for CUDA %s" % (
-                    name, _cupy_major(cupy.group(1)), installed["torch"], torch_major),
-                {name: str(installed[name]), "torch": str(installed["torch"])}, wanted,
+                    name, major, installed["torch"], torch_major),
+                {name: str(installed[name]), "torch": str(installed["torch"])}, (wanted,) if wanted else (),
                 _rule_sources(kb, "cupy-cudart-symbol")))
     if torch_major is not None and majors:
         majors.setdefault(torch_major, []).append("torch")
@@ -174,11 +181,6 @@ def _cuda_major(label: str) -> Optional[str]:
     if not label.startswith("cu") or not label[2:].isdigit():
         return None
     return label[2:-1]
-
-
-def _cupy_major(suffix: str) -> str:
-    """cupy-cuda11x -> "11"; cupy-cuda102 -> "10"; cupy-cuda113 -> "11"."""
-    return suffix if len(suffix) <= 2 else suffix[:-1]
 
 
 def _rule_sources(kb: KnowledgeBase, rule_id: str) -> Tuple[str, ...]:
@@ -216,8 +218,7 @@ def _generated(kb: KnowledgeBase, anchors: Sequence[Anchor], by_name: Mapping[st
     rules = {r.id: r for r in kb.rules}
     environment = None
     if python is not None:
-        environment = {"python_version": "%d.%d" % (python.major, python.minor),
-                       "python_full_version": "%d.%d.0" % (python.major, python.minor)}
+        environment = marker_environment(python)
     violations = []
     for constraint in generated.constraints:
         pin = by_name.get(constraint.name)

@@ -23,10 +23,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.engines.family import labelled
-from pinguard.engines.resolver import FAMILY_ALL, Candidate, FamilyData, Req, Resolver, _Provider
+from pinguard.engines.resolver import Candidate, FamilyData, Req, Resolver, _Provider
 from pinguard.errors import PinguardError, UnknownPackage
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY
+from pinguard.kb_types import KnowledgeBase
 from pinguard.package_data import PackageData
 from pinguard.specs import intersect, normalize
 
@@ -67,7 +66,7 @@ class _ClosureProvider(_Provider):
 
     def _candidates(self, name: str) -> List[Version]:
         if name not in self._ordered:
-            self._ordered[name] = self.fixer.candidates(name)
+            self._ordered[name] = self.fixer.candidates(name)  # type: ignore[attr-defined] # a ClosureResolver
         return self._ordered[name]
 
     def get_preference(self, identifier, resolutions, candidates, information, *args, **kwargs):
@@ -93,7 +92,7 @@ class ClosureResolver:
             versions = self.inner.versions(name)
         except UnknownPackage:
             return []
-        if name in FAMILY_ALL:
+        if name in self.kb.family.all:
             versions = [v for v in versions if self.held(name, v)]
         spec = self.constraints.get(name, SpecifierSet())
         versions = [v for v in versions if spec.contains(v, prereleases=True)]  # never read what a bound excludes
@@ -123,7 +122,7 @@ class ClosureResolver:
         if extra is not None:  # the package itself at the same version, then what the extra adds
             deps.append(Req(name, SpecifierSet("===%s" % candidate.version), "extra"))
             requirements = self.inner.requires_extra(name, candidate.version, extra)
-        elif name in FAMILY:  # the knowledge base's pairing with torch replaces the metadata's
+        elif name in self.kb.family.members:  # the knowledge base's pairing with torch replaces the metadata's
             requirements = self.data.requires(name, candidate.version)
         else:
             requirements = self.inner.requires(name, candidate.version)
@@ -138,7 +137,7 @@ class ClosureResolver:
     def resolve(self, requirements: Sequence[Req], constraints: Mapping[str, SpecifierSet]) -> Dict[str, Version]:
         """name -> version for everything the requirements need (extras folded into their package)."""
         self.constraints = dict(constraints)
-        provider = _ClosureProvider(self, set(), {})
+        provider = _ClosureProvider(self, set(), {})  # type: ignore[arg-type] # answers what fix's provider asks
         self.inner.prefetch_pages(split_extra(r.name)[0] for r in requirements)
         try:
             result = Resolver(provider, BaseReporter()).resolve(list(requirements), max_rounds=MAX_ROUNDS)

@@ -21,9 +21,10 @@ runtime that is not pytorch's), and which removals would remove an anchored pack
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pinguard.conda_spec import CondaSpec, VersionSpec
+from pinguard.pep503 import normalize
 
 ANCHOR_CHANGED = "anchor-changed"  # = engines.check.ANCHOR_CHANGED (not imported: this module stays light)
 CUDA_MIX = "conda-cuda-mix"  # = engines.conda_rules.CUDA_MIX
@@ -78,13 +79,13 @@ def _cuda_candidates(major: int, minor: int, match: str) -> List[str]:
     return out
 
 
-def judge_request_table(table: Mapping[str, object], specs_to_add: Sequence[CondaSpec],
+def judge_request_table(table: Mapping[str, Any], specs_to_add: Sequence[CondaSpec],
                         specs_to_remove: Sequence[CondaSpec],
                         installed: Mapping[str, Tuple[str, str]]) -> List[Refusal]:
     """Refusals for a request; `installed`: conda name -> (version, build) of the environment's records."""
-    anchored: Dict[str, str] = dict(table.get("anchored") or {})  # type: ignore[arg-type]
+    anchored: Dict[str, str] = dict(table.get("anchored") or {})
     anchors = {}
-    for text in table.get("anchors") or ():  # type: ignore[union-attr]
+    for text in table.get("anchors") or ():
         anchors[_name(str(text))] = str(text)
     refusals: List[Refusal] = []
     for spec in specs_to_remove:
@@ -94,7 +95,7 @@ def judge_request_table(table: Mapping[str, object], specs_to_add: Sequence[Cond
             refusals.append(Refusal(ANCHOR_CHANGED, "removing %s would remove %s-%s-%s, but the environment is "
                                     "anchored to %s" % (spec, spec.name, version, build, anchors.get(pypi, pypi)),
                                     {pypi: version}, ("%s==%s=%s" % (spec.name, version, build),)))
-    guards = list(table.get("guards") or ())  # type: ignore[arg-type]
+    guards = list(table.get("guards") or ())
     cuda = table.get("cuda") or {}
     for spec in specs_to_add:
         for guard in guards:
@@ -117,15 +118,15 @@ def judge_request_table(table: Mapping[str, object], specs_to_add: Sequence[Cond
                 version, build = installed[spec.name]
                 refusals.append(Refusal(ANCHOR_CHANGED, "the request %s excludes the anchored build %s-%s-%s" % (
                     spec, spec.name, version, build), {pypi: version}, ("%s==%s=%s" % (spec.name, version, build),)))
-        selectors = cuda.get("selectors") or {}  # type: ignore[union-attr]
+        selectors = cuda.get("selectors") or {}
         selector = selectors.get(spec.name) if isinstance(selectors, dict) else None
         if selector and spec.version:
-            major, minor = int(cuda["major"]), int(cuda["minor"])  # type: ignore[index]
+            major, minor = int(cuda["major"]), int(cuda["minor"])
             if not any(spec.matches_version(v) for v in _cuda_candidates(major, minor, selector["match"])):
                 refusals.append(Refusal(
                     CUDA_MIX, "the request %s is not CUDA %d.%d, the CUDA the anchored %s is built for" % (
-                        spec, major, minor, cuda.get("record")),  # type: ignore[union-attr]
-                    {"torch": str(cuda.get("version", "")), spec.name: spec.version},  # type: ignore[union-attr]
+                        spec, major, minor, cuda.get("record")),
+                    {"torch": str(cuda.get("version", "")), spec.name: spec.version},
                     ("%s %d.%d.*" % (spec.name, major, minor),), selector.get("sources") or (),
                     str(selector.get("confidence") or "H")))
     return refusals
@@ -133,4 +134,4 @@ def judge_request_table(table: Mapping[str, object], specs_to_add: Sequence[Cond
 
 def _name(requirement: str) -> str:
     found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else requirement
+    return normalize(found.group(1)) if found else requirement

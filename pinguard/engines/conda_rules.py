@@ -30,18 +30,13 @@ from pinguard.engines.check import ANCHOR_CHANGED
 from pinguard.engines.generate import ANCHOR, PAIRING, generate
 from pinguard.engines.verdict import Installed, Verdict, judge
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.lightrecord import Record
-from pinguard.model import FAMILY, Anchor, Pin, Violation
+from pinguard.model import Anchor, Pin, Violation
+from pinguard.specs import marker_environment
 
 CUDA_MIX = "conda-cuda-mix"
 PIP_OVER_CONDA = "pip-over-conda"
-TORCH_FAMILY = ("torch",) + FAMILY
-PIP_OVER_CONDA_SOURCES = (
-    "https://docs.conda.io/projects/conda/en/latest/user-guide/tasks/manage-environments.html"
-    "#using-pip-in-an-environment",
-    "https://github.com/conda/conda/issues/11559",
-)
 
 
 class Package(Record):
@@ -49,6 +44,9 @@ class Package(Record):
     conda name), version (torch family: 1.10.0+cu113, the build as a local label)."""
 
     __slots__ = _fields = ("record", "pypi", "version")
+    record: CondaRecord
+    pypi: str
+    version: str
 
 
 def _label_version(version: str, label: Optional[str]) -> str:
@@ -63,9 +61,12 @@ def _label_version(version: str, label: Optional[str]) -> str:
     return "%s+%s" % (version, label)
 
 
-def as_pypi(names: CondaNames, records: Iterable[CondaRecord], prefer: Iterable[str] = ()) -> Dict[str, Package]:
+def as_pypi(kb: KnowledgeBase, records: Iterable[CondaRecord], prefer: Iterable[str] = ()) -> Dict[str, Package]:
     """PyPI name -> Package for every record but python itself. Two records for one PyPI name (a metapackage and
-    its library: opencv / py-opencv) keep the one conda calls by the PyPI name's primary conda name."""
+    its library: opencv / py-opencv) keep the one conda calls by the PyPI name's primary conda name. A torch family
+    record's backend becomes a `+label` (a labelled member without one in its build string follows pytorch's: conda's
+    mutex keeps them together)."""
+    names, family = kb.names, kb.family
     prefer = list(prefer)
     found: Dict[str, Package] = {}
     records = [r for r in records if r.name != "python"]
@@ -76,9 +77,9 @@ def as_pypi(names: CondaNames, records: Iterable[CondaRecord], prefer: Iterable[
     for record in records:
         pypi = names.pypi_name(record.name, prefer)
         version = record.version
-        if pypi in TORCH_FAMILY:
+        if pypi in family.all:
             label = parse_build(record.build).label
-            if label is None and pypi in ("torchvision", "torchaudio"):
+            if label is None and pypi in family.members and pypi not in family.unlabelled:
                 label = torch_label  # a build string without a backend: conda's mutex keeps it with pytorch
             version = _label_version(version, label)
         package = Package(record, pypi, version)
@@ -97,11 +98,11 @@ def python_of(records: Iterable[CondaRecord]) -> Optional[Version]:
     return None
 
 
-def installed_set(names: CondaNames, records: Iterable[CondaRecord], dists: Iterable[PythonDist] = (),
+def installed_set(kb: KnowledgeBase, records: Iterable[CondaRecord], dists: Iterable[PythonDist] = (),
                   prefer: Iterable[str] = ()) -> List[Installed]:
     """The environment as `judge` sees it: conda's records (installer "conda") and the Python distributions no conda
     record accounts for (installed by pip or uv)."""
-    packages = as_pypi(names, records, prefer)
+    packages = as_pypi(kb, records, prefer)
     installed = [Installed(p.pypi, p.version, "conda") for p in packages.values()]
     for dist in dists:
         if dist.name not in packages and (dist.installer or "pip") != "conda":
@@ -126,21 +127,21 @@ def _anchored_conda_names(names: CondaNames, anchors: Sequence[Anchor],
     return out
 
 
-def anchored_record_changes(names: CondaNames, anchors: Sequence[Anchor], before: Mapping[str, CondaRecord],
+def anchored_record_changes(kb: KnowledgeBase, anchors: Sequence[Anchor], before: Mapping[str, CondaRecord],
                             unlink: Sequence[CondaRecord], link: Sequence[CondaRecord]) -> List[Violation]:
     """An anchored package's record unlinked and not linked back identically (version and build)."""
     violations = []
     unlinked = {r.name for r in unlink}
     linked = {r.name: r for r in link}
-    for name, anchor in sorted(_anchored_conda_names(names, anchors, before).items()):
+    for name, anchor in sorted(_anchored_conda_names(kb.names, anchors, before).items()):
         old = before[name]
         if name not in unlinked:
             continue
         new = linked.get(name)
         if new is not None and (new.version, new.build) == (old.version, old.build):
             continue
-        if new is not None and not _holds(anchor, _record_version(names, old, before.values())) and \
-                _holds(anchor, _record_version(names, new, [r for r in before.values() if r.name != name] + [new])):
+        if new is not None and not _holds(anchor, _record_version(kb, old, before.values())) and \
+                _holds(anchor, _record_version(kb, new, [r for r in before.values() if r.name != name] + [new])):
             continue  # the record broke the anchor and this transaction puts it back: a repair
         if new is None:
             what = "removes %s" % old.dist
@@ -164,9 +165,9 @@ def _holds(anchor: Anchor, version: str) -> bool:
         return False
 
 
-def _record_version(names: CondaNames, record: CondaRecord, context: Iterable[CondaRecord]) -> str:
+def _record_version(kb: KnowledgeBase, record: CondaRecord, context: Iterable[CondaRecord]) -> str:
     """The PyPI-style version of `record` among `context` (torch family builds become +cuXYZ labels)."""
-    for package in as_pypi(names, list(context) + [record]).values():
+    for package in as_pypi(kb, list(context) + [record]).values():
         if package.record is record:
             return package.version
     return record.version
@@ -240,22 +241,21 @@ def apply_transaction(before: Mapping[str, CondaRecord], unlink: Sequence[CondaR
 
 
 _JUDGED: Dict[int, frozenset] = {}
-_PATTERNS = (re.compile(r"^nvidia-.*-cu\d+$"), re.compile(r"^cupy-cuda\d+x?$"))
 
 
 def judged_names(kb: KnowledgeBase, anchors: Sequence[Anchor]):
     """A predicate on PyPI names: can this package take part in any verdict? True for the anchors, python, the torch
     family, every package a rule names (in `when`, `require`, `alternatives`), conda's CUDA packages and the CUDA
-    wheels check's build-mix test recognises by name (nvidia-*-cuNN, cupy-cudaNN). judge and check look at nothing
+    wheels check's build-mix test recognises by name (gpu.toml [[cuda_wheels]]: nvidia-*-cuNN, cupy-cudaNN). judge and check look at nothing
     else, so leaving the rest out changes no verdict."""
     known = _JUDGED.get(id(kb))
     if known is None:
-        names = {"torch", "python"} | set(FAMILY) | set(kb.names.conda_only)
+        names = {"python"} | set(kb.family.all) | set(kb.names.conda_only)
         for rule in kb.rules:
             names.update(rule.packages())
         known = _JUDGED[id(kb)] = frozenset(names)
     anchored = {a.name for a in anchors}
-    return lambda name: name in known or name in anchored or any(p.match(name) for p in _PATTERNS)
+    return lambda name: name in known or name in anchored or kb.gpu.cuda_wheel(name) is not None
 
 
 def judge_transaction(kb: KnowledgeBase, anchors: Sequence[Anchor], before_records: Sequence[CondaRecord],
@@ -272,14 +272,14 @@ def judge_transaction(kb: KnowledgeBase, anchors: Sequence[Anchor], before_recor
     link = [r for r in link if keep(names.pypi_name(r.name, prefer))]
     dists = [d for d in dists if keep(d.name)]
     after = apply_transaction(before, unlink, link)
-    old = as_pypi(names, before.values(), prefer)
-    new = as_pypi(names, after.values(), prefer)
-    installed = installed_set(names, before.values(), dists, prefer)
+    old = as_pypi(kb, before.values(), prefer)
+    new = as_pypi(kb, after.values(), prefer)
+    installed = installed_set(kb, before.values(), dists, prefer)
     planned = {n: p.version for n, p in new.items() if n not in old or old[n].version != p.version}
     removals = [n for n in old if n not in new]
     python_after = python_of(after.values()) or python
     verdict = judge(kb, installed, planned, anchors, python=python_after, removals=removals, installer="conda")
-    own = anchored_record_changes(names, anchors, before, unlink, link)
+    own = anchored_record_changes(kb, anchors, before, unlink, link)
     covered = {name for v in own for name in v.packages}
     refusals = [v for v in verdict.refusals if not (v.rule == ANCHOR_CHANGED and set(v.packages) & covered)]
     refusals = own + refusals
@@ -367,8 +367,7 @@ def _constraints(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[
         return {}
     environment = None
     if python is not None:
-        environment = {"python_version": "%d.%d" % (python.major, python.minor),
-                       "python_full_version": "%d.%d.0" % (python.major, python.minor)}
+        environment = marker_environment(python)
     out: Dict[str, list] = {}
     for constraint in generated.constraints:
         if constraint.marker:
@@ -381,11 +380,11 @@ def _constraints(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[
 # --- reading an environment: check --prefix, doctor ----------------------------------------------------------
 
 
-def double_installs(names: CondaNames, records: Sequence[CondaRecord], dists: Sequence[PythonDist],
+def double_installs(kb: KnowledgeBase, records: Sequence[CondaRecord], dists: Sequence[PythonDist],
                     prefer: Iterable[str] = ()) -> List[Violation]:
     """pip (or uv) installed a distribution over the one a conda record owns: conda's record is stale, `conda
     remove/update` will break the files, and the version Python imports is not the one conda solved for."""
-    packages = as_pypi(names, records, prefer)
+    packages = as_pypi(kb, records, prefer)
     violations = []
     by_name: Dict[str, List[PythonDist]] = {}
     for dist in dists:
@@ -402,14 +401,14 @@ def double_installs(names: CondaNames, records: Sequence[CondaRecord], dists: Se
             PIP_OVER_CONDA, "%s %s was installed by %s over conda's %s: conda's record is stale, and the next conda "
             "transaction on it will break the files" % (name, dist.version, dist.installer, package.record.dist),
             {name: dist.version}, ("conda install --force-reinstall %s" % conda_record_spec(package.record),),
-            PIP_OVER_CONDA_SOURCES))
+            kb.finding_sources(PIP_OVER_CONDA)))
     return violations
 
 
-def prefix_pins(names: CondaNames, records: Sequence[CondaRecord], dists: Sequence[PythonDist],
+def prefix_pins(kb: KnowledgeBase, records: Sequence[CondaRecord], dists: Sequence[PythonDist],
                 prefer: Iterable[str] = ()) -> List[Pin]:
     """The environment as a pin list with PyPI names; what Python imports wins (pip's copy over conda's)."""
-    versions = {p.pypi: p.version for p in as_pypi(names, records, prefer).values()}
+    versions = {p.pypi: p.version for p in as_pypi(kb, records, prefer).values()}
     for dist in dists:
         if dist.installer and dist.installer != "conda":
             versions[dist.name] = dist.version

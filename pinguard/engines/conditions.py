@@ -60,7 +60,7 @@ def may_hold(condition: Condition, known: Mapping[str, SpecifierSet], context: C
     python = _python_ok(condition, context)
     if python is False:
         return None
-    if python is None:
+    if python is None and condition.python is not None:
         return python_marker(condition.python)
     return ""
 

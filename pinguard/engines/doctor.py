@@ -17,8 +17,8 @@ from packaging.version import InvalidVersion, Version
 from pinguard.engines.check import check
 from pinguard.engines.guard import installed_view
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Pin
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Anchor, Pin
 from pinguard.specs import normalize
 
 SEVERITIES = ("error", "warning", "info")
@@ -45,7 +45,7 @@ class Facts:
     """Everything doctor looks at, read by sources/adapters."""
 
     prefix: str
-    python: Version
+    python: Optional[Version]  # None: the interpreter reported a version pinguard cannot read
     python_text: str
     pip: Optional[str]
     distributions: Sequence[Mapping[str, Any]]
@@ -154,7 +154,7 @@ def _torch(kb: KnowledgeBase, facts: Facts, versions: Mapping[str, str], gpu_cc:
         runtime = "CUDA %s (from the build label)" % _cuda_of(build) if _cuda_of(build) else "build unknown"
     found = [Finding("info", "torch-build", "torch %s, build %s, %s" % (torch, build or "unknown", runtime),
                      details={"version": torch, "build": build, "cuda": cuda, "hip": hip})]
-    for member in FAMILY[:2]:
+    for member in kb.family.members[:2]:
         other = versions.get(member)
         if other is None:
             continue
@@ -182,15 +182,8 @@ def _torch(kb: KnowledgeBase, facts: Facts, versions: Mapping[str, str], gpu_cc:
 def _min_driver(kb: KnowledgeBase, cuda: Optional[str]):
     """(minimum Linux driver, source) for a CUDA runtime: the minor-version compatibility floor of its major."""
     cuda_v = _v(cuda or "")
-    if cuda_v is None:
-        return None
-    for entry in kb.gpu.get("driver_compat", []):
-        if int(entry.get("cuda_major", -1)) == cuda_v.major and _v(entry.get("linux", "")):
-            return Version(entry["linux"]), (entry.get("sources") or [""])[0]
-    for entry in kb.gpu.get("driver", []):
-        if _v(entry.get("cuda", "")) == Version("%d.%d" % (cuda_v.major, cuda_v.minor)) and _v(entry.get("linux", "")):
-            return Version(entry["linux"]), (entry.get("sources") or [""])[0]
-    return None
+    entry = kb.gpu.min_driver(cuda_v) if cuda_v is not None else None
+    return (entry.linux, entry.sources[0]) if entry is not None else None
 
 
 def _gpu(kb: KnowledgeBase, facts: Facts) -> List[Finding]:

@@ -9,8 +9,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pinguard.errors import BadInput, ImpossibleAnchor, UnknownPackage
-from pinguard.kb import KnowledgeBase, describe_pythons
-from pinguard.model import FAMILY, Release
+from pinguard.kb_types import KnowledgeBase, describe_pythons
+from pinguard.model import Release
 
 _CUDA_DOTTED = re.compile(r"^(?:cuda)?(\d+)\.(\d)$")
 _BUILD = re.compile(r"^(cu\d{2,3}|cpu|rocm\d+(\.\d+)*|xpu)$")
@@ -43,7 +43,7 @@ def candidate_releases(kb: KnowledgeBase, specs: Mapping[str, SpecifierSet],
     if "torch" in specs and not chosen:
         raise UnknownPackage("no known torch release matches torch%s (known: %s ... %s)" % (
             specs["torch"], kb.releases[0].torch, kb.releases[-1].torch))
-    for member in FAMILY:
+    for member in kb.family.members:
         if member not in specs:
             continue
         spec = _base_spec(specs[member])
@@ -59,7 +59,7 @@ def candidate_releases(kb: KnowledgeBase, specs: Mapping[str, SpecifierSet],
                 raise ImpossibleAnchor("torch %s has no wheels for Python %s (it has %s)" % (
                     release.torch, _xy(python), describe_pythons(release.python)))
             raise ImpossibleAnchor("no torch release matching the anchors has wheels for Python %s" % _xy(python))
-        chosen = _members_with_wheels(fitting, [m for m in FAMILY if m in specs], python)
+        chosen = _members_with_wheels(fitting, [m for m in kb.family.members if m in specs], python)
     return chosen
 
 
@@ -109,9 +109,7 @@ def labelled(kb: KnowledgeBase, release: Release, member: str, version: Version,
     """The version string to pin: with `+build` where that build carries labels for this package."""
     if build is None or build not in kb.labelled_builds(release):
         return str(version)
-    if member in ("torchtext", "torchdata"):
-        return str(version)
-    if member == "torchaudio" and version < kb.index.torchaudio_labels_since:
+    if not kb.carries_label(member, version):
         return str(version)
     return "%s+%s" % (version, build)
 
@@ -119,7 +117,7 @@ def labelled(kb: KnowledgeBase, release: Release, member: str, version: Version,
 def family_pins(kb: KnowledgeBase, release: Release, build: Optional[str]) -> Dict[str, str]:
     """name -> exact version string for torch and every paired family member."""
     pins = {"torch": labelled(kb, release, "torch", release.torch, build)}
-    for member in FAMILY:
+    for member in kb.family.members:
         if member in release.family:
             pins[member] = labelled(kb, release, member, release.family[member], build)
     return pins

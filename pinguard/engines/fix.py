@@ -31,11 +31,11 @@ from pinguard.engines.check import BUILD_MIX, check
 from pinguard.engines.conditions import rule_holds
 from pinguard.engines.evidence import Evidence, Move, confirm, gather
 from pinguard.engines.generate import PAIRING
-from pinguard.engines.resolver import (FAMILY_ALL, FamilyData, PinResolver, Resolver, UnlistedVersions,
+from pinguard.engines.resolver import (FamilyData, PinResolver, Resolver, UnlistedVersions,
                                        admits_builds, closeness_order, resolve_widening)
 from pinguard.errors import BadInput, PinguardError
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Context, Pin, Rule, Violation
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Anchor, Context, Pin, Rule, Violation
 from pinguard.package_data import PackageData
 from pinguard.specs import intersect, normalize, satisfiable
 
@@ -258,8 +258,8 @@ class _Repair:
                 continue  # with a cause for the crash, other rule findings wait for the clean-up pass
             implicated.update(_fix_names(violation))
         implicated &= self.names
-        if "torch" in implicated or any(n in implicated for n in FAMILY):
-            implicated.update(n for n in FAMILY_ALL if n in self.names and (
+        if implicated & set(self.kb.family.all):
+            implicated.update(n for n in self.kb.family.all if n in self.names and (
                 n not in self.anchored or admits_builds(self.anchored[n])))
         return implicated
 

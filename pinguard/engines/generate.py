@@ -27,8 +27,8 @@ from packaging.version import Version
 from pinguard.engines.conditions import may_hold
 from pinguard.engines.family import candidate_releases, check_build, family_pins
 from pinguard.errors import BadInput, ImpossibleAnchor
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Constraint, Context, Release
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Anchor, Constraint, Context, Release
 from pinguard.specs import implies, intersect, normalize, satisfiable
 
 PAIRING = "torch-family-pairing"
@@ -75,7 +75,7 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
     for requirement in with_:
         add(normalize(requirement.name), _Fact(requirement.specifier, WITH, ()))
 
-    explicit_build = _explicit_build(anchors, build)
+    explicit_build = _explicit_build(kb, anchors, build)
     dropped: List[str] = []
     release, notes = _pair_family(kb, anchors, facts, python, explicit_build, add, dropped)
     if explicit_build is not None and release is None:
@@ -98,8 +98,8 @@ def generate(kb: KnowledgeBase, anchors: Sequence[Anchor], python: Optional[Vers
     return Generated(list(anchors), context, release, explicit_build, constraints, index, notes + dropped, dropped)
 
 
-def _explicit_build(anchors: Sequence[Anchor], build: Optional[str]) -> Optional[str]:
-    labels = {a.local for a in anchors if a.name in ("torch",) + FAMILY and a.local}
+def _explicit_build(kb: KnowledgeBase, anchors: Sequence[Anchor], build: Optional[str]) -> Optional[str]:
+    labels = {a.local for a in anchors if a.name in kb.family.all and a.local}
     if len(labels) > 1:
         raise ImpossibleAnchor("anchors name different builds: %s" % ", ".join(sorted(labels)))
     label = labels.pop() if labels else None
@@ -115,7 +115,7 @@ def _pair_family(kb, anchors, facts, python, explicit_build, add, dropped):
     carries a marker excluding the Pythons it has no wheel for. An anchored member is never left out: the anchor
     then contradicts the Python (candidate_releases says so).
     """
-    specs = {a.name: a.specifier for a in anchors if a.name in ("torch",) + FAMILY}
+    specs = {a.name: a.specifier for a in anchors if a.name in kb.family.all}
     notes: List[str] = []
     if not specs:
         return None, notes
@@ -130,7 +130,7 @@ def _pair_family(kb, anchors, facts, python, explicit_build, add, dropped):
             marker = "" if name in specs else _no_wheel_marker(release.missing_wheels.get(name, ()))
             add(name, _Fact(SpecifierSet("==" + version), PAIRING, release.sources, marker))
         return release, notes
-    for member in ("torch",) + FAMILY:
+    for member in kb.family.all:
         versions = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases} - {None})
         usable = sorted({r.torch if member == "torch" else r.family.get(member) for r in releases
                          if python is None or member == "torch" or r.member_supports_python(member, python)} - {None})
@@ -191,7 +191,7 @@ def _apply_rules(kb: KnowledgeBase, facts, context: Context, add) -> None:
 
 def _collect(kb: KnowledgeBase, facts: Dict[str, List[_Fact]], display: Dict[str, str]) -> List[Constraint]:
     constraints: List[Constraint] = []
-    for name in _ordered(facts):
+    for name in _ordered(kb, facts):
         groups: Dict[str, List[_Fact]] = {}
         for fact in facts[name]:
             groups.setdefault(fact.marker, []).append(fact)
@@ -234,8 +234,8 @@ def _reason_text(reason: str) -> str:
     return {ANCHOR: "anchor", WITH: "--with", PAIRING: "torch family pairing"}.get(reason, "rule " + reason)
 
 
-def _ordered(facts: Dict[str, List[_Fact]]) -> List[str]:
-    family = [n for n in ("torch",) + FAMILY if n in facts]
+def _ordered(kb: KnowledgeBase, facts: Dict[str, List[_Fact]]) -> List[str]:
+    family = [n for n in kb.family.all if n in facts]
     return family + sorted(n for n in facts if n not in family)
 
 

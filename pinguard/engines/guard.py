@@ -23,18 +23,9 @@ from pinguard.engines.check import ANCHOR_CHANGED, check
 from pinguard.engines.generate import generate
 from pinguard.engines.verdict import CONDA_OWNED, Installed, Verdict, judge
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Pin, Violation
-from pinguard.specs import exact_version, normalize, satisfiable
-
-METHODS = {
-    "session": "pip's own resolver, judged in the same pip process before it installs",
-    "report": "pip install --dry-run --report, then the judged plan installed with --no-deps",
-    "requested": "the requested requirements only (this pip cannot report a plan); pip.conf constraints apply",
-    "uv": "uv pip install --dry-run, then the judged plan installed with --no-deps",
-    "hook": "the in-process hook inside pip",
-    "prejudge": "the requirements named on the command line, before anything was resolved",
-}
+from pinguard.specs import exact_version, marker_environment, normalize, satisfiable
 
 
 @dataclass(frozen=True)
@@ -93,8 +84,7 @@ def prejudge(kb: KnowledgeBase, installed: Sequence[Installed], requirements: Se
     """
     environment = None
     if python is not None:
-        environment = {"python_version": "%d.%d" % (python.major, python.minor),
-                       "python_full_version": "%d.%d.0" % (python.major, python.minor)}
+        environment = marker_environment(python)
     planned: Dict[str, str] = {}
     ranges: List[Pin] = []
     for requirement in requirements:

@@ -95,7 +95,7 @@ def _foreign_file(failure: Failure, context: HypothesisContext) -> Optional[List
         if intruder is None:
             continue
         found.append(Hypothesis("caller", dist, "%s does not require %s, which installs %s/ over %s" % (
-            dist, intruder, top, owner), "", lambda v, d=dist, i=intruder: _does_not_require(context, d, v, i),
+            dist, intruder, top, owner), "", lambda v, d=dist, i=intruder: _does_not_require(context, d, v, i),  # type: ignore[misc]
             directions=("down", "up")))
     return found
 
@@ -129,14 +129,14 @@ def _missing_name(failure: Failure, context: HypothesisContext) -> List[Hypothes
     module, name = failure.module, failure.name
     callee = context.dist_of(module)
     context.looked.append("%s in %s (%s)" % (name, module or "?", callee or "no pinned distribution provides it"))
-    if context.movable(callee) and module:
+    if callee is not None and context.movable(callee) and module:
         found.append(Hypothesis("callee", callee, "%s importable from %s" % (name, module), module,
                                 lambda v: _binds(context, callee, v, module, name),
                                 start_modules=tuple(importers([module]))))
     caller = _caller(failure.frame, context)
     if caller is not None and caller != callee:
-        caller_module = failure.frame.module  # type: ignore[union-attr]
-        chains = _chains(failure.frame.code, name) if failure.frame else set()  # type: ignore[union-attr]
+        caller_module = (failure.frame.module or "") if failure.frame else ""  # set: _caller found the frame
+        chains = _chains(failure.frame.code, name) if failure.frame else set()
         found.append(Hypothesis("caller", caller, "%s no longer needs %s from %s" % (caller_module, name, module),
                                 caller_module,
                                 _keeps_entry(failure, context, caller, lambda v: _no_longer_imports(
@@ -195,13 +195,13 @@ def _missing_attribute(failure: Failure, context: HypothesisContext) -> List[Hyp
         modules = [f.module for f in here.facts.imports if f.module.split(".")[0] != frame.top]
         for module in dict.fromkeys(modules):
             dist = context.dist_of(module)
-            if not context.movable(dist):
+            if dist is None or not context.movable(dist):
                 continue
-            cls, where = find_class(context.api, dist, context.pins[dist], [module], owner)  # type: ignore[index]
+            cls, where = find_class(context.api, dist, context.pins[dist], [module], owner)
             if cls is None:
                 continue
             found.append(Hypothesis("callee", dist, "class %s with attribute %s in %s" % (owner, name, module),
-                                    module, lambda v, d=dist, m=module: _class_attribute(context, d, v, m, owner,
+                                    module, lambda v, d=dist, m=module: _class_attribute(context, d, v, m, owner,  # type: ignore[misc]
                                                                                           name),
                                     start_modules=tuple(importers([module]))))
             break
@@ -241,14 +241,14 @@ def _missing_module(failure: Failure, context: HypothesisContext) -> List[Hypoth
     module = failure.module
     callee = context.dist_of(module)
     context.looked.append("module %s (%s)" % (module, callee or "no pinned distribution provides it"))
-    if context.movable(callee) and "." in module:
+    if callee is not None and context.movable(callee) and "." in module:
         found.append(Hypothesis("callee", callee, "module %s" % module, module,
                                 lambda v: _has_module(context, callee, v, module, deprecated_ok=True),
                                 preferred=lambda v: _has_module(context, callee, v, module, deprecated_ok=False),
                                 start_modules=tuple(importers([module]))))
     caller = _caller(failure.frame, context)
     if caller is not None and caller != callee:
-        caller_module = failure.frame.module  # type: ignore[union-attr]
+        caller_module = (failure.frame.module or "") if failure.frame else ""  # set: _caller found the frame
         found.append(Hypothesis("caller", caller, "%s no longer imports %s" % (caller_module, module), caller_module,
                                 _keeps_entry(failure, context, caller, lambda v: _no_longer_imports_module(
                                     context, caller, v, caller_module, module)),
@@ -296,7 +296,7 @@ def _call_shape(failure: Failure, context: HypothesisContext) -> List[Hypothesis
     context.looked.append("%s() in %s (%s)" % (function, module or "an unknown module",
                                                callee or "no pinned distribution provides it"))
     need = _call_need(failure)
-    if context.movable(callee) and module:
+    if callee is not None and context.movable(callee) and module:
         found.append(Hypothesis("callee", callee, "%s.%s() %s" % (module, function, need), module,
                                 lambda v: _accepts(context, callee, v, module, function, failure),
                                 start_modules=tuple(importers([module]))))

@@ -14,8 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 from pinguard.engines.verify_family import known_versions, new_release_check, release_checks
 from pinguard.engines.verify_rules import evidence_checks
 from pinguard.errors import BadInput
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Release, Rule
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Release, Rule
 from pinguard.verify_types import DISAGREED, NEW, SOURCES, STATUSES, UNVERIFIABLE, Finding, ReleaseView
 
 Check = Callable[[ReleaseView], Finding]
@@ -90,8 +90,8 @@ def plan(kb: KnowledgeBase, releases: Optional[Sequence[str]] = None, rules: Opt
     for release in result.releases:
         result.checks.extend(release_checks(release))
     if not releases and (result.releases or not rules):
-        known = known_versions(kb.releases)
-        for dist in ("torch",) + FAMILY:
+        known = known_versions(kb.releases, kb.family.members)
+        for dist in kb.family.all:
             result.checks.append(("release", new_release_check(dist, known.get(dist, []), dist != "torch")))
     for rule in result.rules:
         result.checks.extend(("evidence", check) for check in evidence_checks(rule))

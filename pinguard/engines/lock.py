@@ -31,11 +31,11 @@ from pinguard.engines.check import check
 from pinguard.engines.family import labelled
 from pinguard.engines.conditions import holds
 from pinguard.engines.generate import ANCHOR, PAIRING, generate
-from pinguard.engines.resolver import FAMILY_ALL, gpu_supported
+from pinguard.engines.resolver import gpu_supported
 from pinguard.errors import ImpossibleAnchor
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Context, Pin, Violation
-from pinguard.specs import exact_version, implies, intersect, normalize
+from pinguard.specs import exact_version, implies, intersect, marker_environment, normalize
 
 SEED_PACKAGES = ("pip", "setuptools", "wheel")
 MAX_ROUNDS = 8
@@ -129,14 +129,6 @@ class Closed:
     reasons: Dict[str, List[str]] = field(default_factory=dict)
 
 
-def target_environment(python: Version) -> Dict[str, str]:
-    """Marker values of the target (CPython on Linux x86_64), for constraints and input lines."""
-    return {"python_version": "%d.%d" % (python.major, python.minor),
-            "python_full_version": "%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0),
-            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
-
-
 def plan(kb: KnowledgeBase, anchors: Sequence[Anchor], requirements: Sequence[Requirement], python: Version,
          build: Optional[str] = None, gpu: Optional[Version] = None,
          input_constraints: Sequence[Requirement] = ()) -> LockPlan:
@@ -145,13 +137,13 @@ def plan(kb: KnowledgeBase, anchors: Sequence[Anchor], requirements: Sequence[Re
     build_index, notes, held = None, [], build
     if anchors:
         generated = generate(kb, anchors, python=python, build=build, with_=requirements)
-        environment = target_environment(python)
+        environment = marker_environment(python)
         for constraint in generated.constraints:
             if constraint.marker and not Marker(constraint.marker).evaluate(environment):
                 continue
             specifier = constraint.specifier
             exact = exact_version(specifier)
-            if constraint.name in FAMILY_ALL and exact is not None and exact.local is None:
+            if constraint.name in kb.family.all and exact is not None and exact.local is None:
                 specifier = held_spec(str(exact))  # the PyPI default build: no label may slip in
             for reason in constraint.rules or [ANCHOR]:
                 constraints.setdefault(constraint.name, []).append((specifier, reason))
@@ -222,7 +214,7 @@ def held_spec(version_text: str) -> SpecifierSet:
 def _held_bounds(kb: KnowledgeBase, plan_: LockPlan, resolved: Mapping[str, Version]) -> bool:
     """A family member a backend put on another build is held to the lock's build, and resolved again."""
     added = False
-    for name in FAMILY_ALL:
+    for name in kb.family.all:
         version = resolved.get(name)
         if version is None:
             continue
@@ -358,7 +350,7 @@ def check_lock(kb: KnowledgeBase, lock: Lock, tags: Set[Tag], knowledge: str,
         if not any(w.tags & tags for w in package.wheels) and package.sdist is None:
             findings.append(Violation("lock-file-target", "no wheel for the target (Python %s, %s) and no sdist" % (
                 lock.target.python, lock.target.platform), {package.name: str(package.version)}, (), ()))
-    findings.extend(_build_findings(lock))
+    findings.extend(_build_findings(kb, lock))
     findings.extend(_digest_findings(lock, knowledge, inputs))
     anchors = [Anchor.parse(a) for a in lock.anchors]
     resolved = {p.name: p.version for p in lock.packages}
@@ -393,11 +385,11 @@ def _rule_sources(kb: KnowledgeBase, ids: Sequence[str]) -> List[str]:
     return sources
 
 
-def _build_findings(lock: Lock) -> List[Violation]:
+def _build_findings(kb: KnowledgeBase, lock: Lock) -> List[Violation]:
     """Family members on another build than the one the lock records (`check` reports builds mixed among them)."""
     findings = []
     for package in lock.packages:
-        if package.name not in FAMILY_ALL or not package.version.local:
+        if package.name not in kb.family.all or not package.version.local:
             continue
         if lock.target.build is not None and package.version.local != lock.target.build:
             findings.append(Violation("lock-build", "%s is the +%s build; the lock is held to +%s" % (

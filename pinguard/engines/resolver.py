@@ -21,8 +21,8 @@ from packaging.version import Version
 
 from pinguard.engines.family import labelled
 from pinguard.errors import PinguardError
-from pinguard.kb import KnowledgeBase
-from pinguard.model import FAMILY, Anchor, Condition, Context, Pin, Release, Rule
+from pinguard.kb_types import KnowledgeBase
+from pinguard.model import Anchor, Condition, Context, Pin, Release, Rule
 from pinguard.package_data import PackageData
 from pinguard.specs import intersect, normalize
 
@@ -33,7 +33,6 @@ except ImportError:  # pragma: no cover - a declared dependency
     AbstractProvider = object  # type: ignore
     Resolver = None  # type: ignore
 
-FAMILY_ALL = ("torch",) + FAMILY
 MAX_ROUNDS = 6
 PREFETCH = 8  # candidates whose metadata is read together when the resolver first looks at a package
 MAX_RESOLVER_ROUNDS = 400  # per attempt; a plan that needs more is dropped for the next one
@@ -114,7 +113,7 @@ class FamilyData(PackageData):
         return sorted(cuda, key=lambda b: (abs((_cuda(b) or 0) - default), _cuda(b)))
 
     def versions(self, name: str, keep: Optional[Version] = None) -> List[Version]:
-        if name not in FAMILY_ALL:
+        if name not in self.kb.family.all:
             return self.inner.versions(name, keep)
         found = []
         for release in self._releases():
@@ -125,9 +124,7 @@ class FamilyData(PackageData):
                 if release.on_pypi:
                     found.append(version)
                 for build in self._builds(release):
-                    if name == "torchaudio" and version < self.kb.index.torchaudio_labels_since:
-                        continue
-                    if name in ("torchtext", "torchdata"):
+                    if not self.kb.carries_label(name, version):
                         continue
                     found.append(Version("%s+%s" % (version, build)))
         if keep is not None and keep not in found:
@@ -142,7 +139,7 @@ class FamilyData(PackageData):
                 requirements = [r for r in self.inner.requires(name, base) if normalize(r.name) != "torch"]
         except PinguardError:
             requirements = []
-        if name in FAMILY:
+        if name in self.kb.family.members:
             owners = self.kb.family_releases(name, base)
             if len(owners) > 1:  # serves several torch releases (torchaudio 2.11.1: torch>=2.11; torchdata 0.7.1)
                 requirements.append(Requirement("torch>=%s,<=%s" % (owners[0].torch, owners[-1].torch)))
@@ -162,10 +159,10 @@ class FamilyData(PackageData):
                    for b in self.kb.labelled_builds(release))
 
     def exists(self, name: str) -> bool:
-        return name in FAMILY_ALL or self.inner.exists(name)
+        return name in self.kb.family.all or self.inner.exists(name)
 
     def binary_versions(self, name: str) -> Optional[List[Version]]:
-        return self.versions(name) if name in FAMILY_ALL else self.inner.binary_versions(name)
+        return self.versions(name) if name in self.kb.family.all else self.inner.binary_versions(name)
 
     def prefetch(self, pins: Iterable[Tuple[str, Version]]) -> None:
         self.inner.prefetch([(n, Version(v.base_version)) for n, v in pins])
@@ -173,19 +170,8 @@ class FamilyData(PackageData):
 
 def gpu_supported(kb: KnowledgeBase, release: Release, build: str, gpu: Version) -> Optional[bool]:
     """Does `build` of `release` ship kernels for compute capability `gpu`? None when the data does not say."""
-    for entry in kb.gpu.get("build_archs", []):
-        try:
-            if build not in entry.get("builds", []) or not SpecifierSet(entry.get("torch", "")).contains(
-                    release.torch, prereleases=True):
-                continue
-        except Exception:  # noqa: BLE001 - malformed gpu data answers "unknown"
-            continue
-        sass = [Version(a) for a in entry.get("archs", [])]
-        ptx = [Version(a) for a in entry.get("ptx", [])]
-        if any(a.major == gpu.major and a <= gpu for a in sass) or any(p <= gpu for p in ptx):
-            return True
-        return False
-    return None
+    entry = kb.gpu.build_archs_for(release.torch, build)
+    return entry.runs_on(gpu) if entry is not None else None
 
 
 # -- the resolvelib provider -----------------------------------------------------------------------------------
@@ -317,7 +303,7 @@ class PinResolver:
         torch = candidate.version if candidate is not None and candidate.name == "torch" else self.current.get(
             "torch")
         build = None
-        if candidate is not None and candidate.name in FAMILY_ALL and candidate.build:
+        if candidate is not None and candidate.name in self.kb.family.all and candidate.build:
             build = candidate.build
         elif torch is not None:
             build = torch.local

@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pinguard.engines.check import ANCHOR_CHANGED, check
-from pinguard.kb import KnowledgeBase
+from pinguard.kb_types import KnowledgeBase
 from pinguard.model import Anchor, Pin, Violation
 
 CONDA_OWNED = "conda-owned"
@@ -123,7 +123,7 @@ def judge(kb: KnowledgeBase, installed: Sequence[Installed], planned: Mapping[st
                                       "conda's record stale" % (change.name, change.before, installer),
                                       {change.name: change.before},
                                       ("conda install %s=%s" % (change.name, change.after) if change.after else "",),
-                                      ("https://github.com/conda/conda/issues/11559",)))
+                                      kb.finding_sources(CONDA_OWNED)))
     old_keys = {_key(v) for v in check(kb, _pins(before), anchors, python=python).violations}
     changed = {c.name for c in changes}
     warnings: List[Violation] = list(warnings_before)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import InvalidVersion, Version
 
-from pinguard.model import FAMILY, Release
+from pinguard.model import Release
+from pinguard.specs import marker_environment
 from pinguard.verify_types import (AGREED, DISAGREED, NEW, UNVERIFIABLE, Finding, LookupFailed, ReleaseFile,
                                    ReleaseView)
 from pinguard.wheel_tags import cpython_of, python_tuple, serves, wheel_tags
@@ -101,26 +101,16 @@ def member_python_check(release: Release, member: str, version: Version) -> Chec
     return _guarded("python", subject, claim, run)
 
 
-def target_environment(python: str) -> Dict[str, str]:
-    """Marker values for CPython `python` on Linux x86_64."""
-    environment = default_environment()
-    environment.update({"python_version": python, "python_full_version": python + ".0", "sys_platform": "linux",
-                        "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
-                        "implementation_name": "cpython", "platform_python_implementation": "CPython",
-                        "extra": ""})
-    return environment
-
-
 def torch_requirements(lines: Iterable[str], python: str) -> List[Requirement]:
     """The requirements on torch among Requires-Dist lines that apply on Linux x86_64 CPython `python`."""
     found = []
-    environment = target_environment(python)
+    environment = marker_environment(Version(python))
     for line in lines:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
             continue
-        if canonicalize_name(requirement.name) != "torch":
+        if normalize(requirement.name) != "torch":
             continue
         if requirement.marker is None or requirement.marker.evaluate(environment):
             found.append(requirement)
@@ -174,8 +164,7 @@ def _requirement_text(requirement: Requirement) -> str:
 def release_checks(release: Release) -> List[Tuple[str, Check]]:
     """(kind, check) for one torch release: its Python list, each member's pairing and Python wheels."""
     checks: List[Tuple[str, Check]] = [("python", torch_python_check(release))]
-    for member in FAMILY:
-        version = release.family.get(member)
+    for member, version in release.family.items():
         if version is not None:
             checks.append(("pairing", pairing_check(release, member, version)))
             if release.on_pypi:
@@ -217,11 +206,11 @@ def _requires_torch(view: ReleaseView, dist: str, version: Version) -> str:
     return " (%s)" % "; ".join(_requirement_text(r) for r in requirements)
 
 
-def known_versions(releases: Sequence[Release]) -> Dict[str, List[Version]]:
+def known_versions(releases: Sequence[Release], members: Sequence[str]) -> Dict[str, List[Version]]:
     """dist -> every version the knowledge base names (torch releases, paired and `also` members)."""
     known: Dict[str, List[Version]] = {"torch": [r.torch for r in releases if r.on_pypi]}
     for release in releases:
-        for member in FAMILY:
+        for member in members:
             if member in release.family:
                 known.setdefault(member, []).append(release.family[member])
             known.setdefault(member, []).extend(release.also.get(member, ()))

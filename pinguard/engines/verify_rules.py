@@ -17,7 +17,7 @@ import ast
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import Version
 
 from pinguard.claims import Evidence
@@ -277,7 +277,7 @@ def _accepted(view: ReleaseView, evidence: Evidence, version: Version, top: str,
               candidates: List[Version]) -> Tuple[Set[Version], str]:
     path, text = view.text(evidence.dist, version, evidence.paths)
     tree = _parse(text, path)
-    names = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+    names: Dict[str, ast.AST] = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
              for t in node.targets if isinstance(t, ast.Name)}
     asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert) and top in _reads(node.test, names)]
     if not asserts:
@@ -333,7 +333,7 @@ def _judge_requires(view: ReleaseView, evidence: Evidence) -> Tuple[str, str]:
             requirement = Requirement(line)
         except InvalidRequirement:
             continue
-        if canonicalize_name(requirement.name) == canonicalize_name(wanted.name):
+        if normalize(requirement.name) == normalize(wanted.name):
             named.append(requirement)
     plain = [r for r in named if r.marker is None or "extra" not in str(r.marker)]
     shown = "; ".join(str(r) for r in plain) or "no requirement on %s" % wanted.name

@@ -287,7 +287,7 @@ def class_facts(node: ast.ClassDef) -> ClassFacts:
                 attributes |= _target_names(target)
                 if isinstance(target, ast.Name) and _is_property_call(getattr(item, "value", None)):
                     properties.add(target.id)
-                    if _property_has_setter(item.value):  # type: ignore[attr-defined]
+                    if _property_has_setter(item.value):  # type: ignore[arg-type]
                         setters.add(target.id)
     return ClassFacts(name=node.name, bases=tuple(dotted(b) for b in node.bases), attributes=frozenset(attributes),
                       methods=methods, setters=frozenset(setters), properties=frozenset(properties),

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from pinguard.conda_records import CondaRecord, PythonDist, channel_name
 from pinguard.errors import BadInput
+from pinguard.pep503 import normalize
 
 META = "conda-meta"
 PINNED = os.path.join(META, "pinned")
@@ -30,11 +31,6 @@ ANCHOR_FILE = "pinguard.toml"
 SMALL_RECORD = 64 * 1024  # records below this size are parsed whole even on the fast path
 _HEAD = 8192
 _CHANNEL_IN_HEAD = re.compile(r'"(?:channel|schannel)"\s*:\s*"([^"]*)"')
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name (= pinguard.specs.normalize, without importing `packaging`: the conda hooks' light path)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class CondaMetaError(BadInput):
@@ -288,10 +284,6 @@ def _simple_toml(raw: bytes) -> Optional[Dict[str, object]]:
             return None
         data[found.group(1)] = value
     return data
-
-
-def by_name(records: Sequence[CondaRecord]) -> Dict[str, CondaRecord]:
-    return {r.name: r for r in records}
 
 
 class PrefixView:

@@ -79,8 +79,9 @@ def classify_block(block: Block) -> Failure:
         found = _call_failure(block, frame, message)
         if found is not None:
             return found
-    if _ABI.search(block.message):
-        return Failure("abi", block, frame, detail=_ABI.search(block.message).group(1))
+    abi = _ABI.search(block.message)
+    if abi:
+        return Failure("abi", block, frame, detail=abi.group(1))
     if name == "AssertionError":
         return Failure("assertion", block, frame)
     if frame is not None and frame.installed:
@@ -89,8 +90,9 @@ def classify_block(block: Block) -> Failure:
 
 
 def _import_failure(block: Block, frame: Optional[Frame], message: str) -> Optional[Failure]:
-    if _ABI.search(block.message):
-        return Failure("abi", block, frame, detail=_ABI.search(block.message).group(1))
+    abi = _ABI.search(block.message)
+    if abi:
+        return Failure("abi", block, frame, detail=abi.group(1))
     match = _IMPORT_NAME.search(message)
     if match:
         module = match.group("module") or _from_module(frame, match.group("name"))

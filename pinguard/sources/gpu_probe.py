@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -53,7 +53,7 @@ def probe_gpu(timeout: float = 10.0, files=DRIVER_FILES) -> dict:
     The driver comes from /sys/module/nvidia/version or /proc/driver/nvidia/version (the order uv uses), the
     GPUs from `nvidia-smi --query-gpu=name,compute_cap,driver_version`.
     """
-    info = {"seen": False, "driver": None, "gpus": [], "how": []}
+    info: Dict[str, Any] = {"seen": False, "driver": None, "gpus": [], "how": []}
     driver, where = _driver_from_files(files)
     if driver:
         info["driver"], info["seen"] = driver, True

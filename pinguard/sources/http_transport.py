@@ -150,7 +150,7 @@ class HttpTransport:
             exc.close()
             if status in _RETRY_STATUSES:
                 raise Retryable("HTTP {} {}".format(status, one_line(phrase))) from None
-            return Response(status, resp_headers or {}, b"", url)
+            return Response(status, resp_headers or {}, b"", url)  # type: ignore[arg-type] # a Message reads as a Mapping
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise NetworkError("cannot fetch {}: {}".format(url, one_line(exc.reason))) from None

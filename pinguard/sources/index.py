@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import Version
 
 from pinguard.errors import BadInput, CacheError, NetworkError, PinguardError, UnknownPackage
@@ -93,7 +93,7 @@ def normalize_name(name: str) -> str:
     """PEP 503 normalised form of a project name; :class:`BadInput` if it is not a valid name."""
     if not isinstance(name, str) or not _NAME_RE.match(name.strip()):
         raise BadInput("invalid package name {!r}".format(name))
-    return canonicalize_name(name.strip())
+    return normalize(name.strip())
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -199,8 +199,8 @@ class IndexClient:
             if failures:
                 raise failures[0]
             raise UnknownPackage("no package named {} on {}".format(name, self.sources_text()))
-        for exc in failures:
-            self._notice("{}; using the other package sources".format(exc))
+        for failure in failures:
+            self._notice("{}; using the other package sources".format(failure))
         self._pages[key] = (fetched_at, files)
         return list(files)
 

@@ -24,7 +24,7 @@ import os
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pinguard.errors import BadInput
 
@@ -70,7 +70,7 @@ def resolve(index_url: Optional[str] = None, extra_index_urls: Sequence[str] = (
     """The configuration for these command-line values (None / empty: not given), as pip and uv would read it."""
     environ = os.environ if environ is None else environ
     layers = [_flags(index_url), _pip_env(environ)] + _pip_files(environ, prefix) + [_uv_env(environ)]
-    chosen: Dict[str, Tuple[object, str]] = {}
+    chosen: Dict[str, Tuple[Any, str]] = {}
     for layer in layers:
         for key, value_origin in layer.items():
             chosen.setdefault(key, value_origin)
@@ -85,8 +85,8 @@ def resolve(index_url: Optional[str] = None, extra_index_urls: Sequence[str] = (
     origins = {"index_url": primary_origin, "extra_index_urls": extras_origin, "find_links": links_origin,
                "no_index": no_index_origin}
     config = IndexConfig(check_index_url(str(primary), origins["index_url"]),
-                         tuple(check_index_url(u, extras_origin) for u in extras),  # type: ignore[union-attr]
-                         tuple(_location(link) for link in links),  # type: ignore[union-attr]
+                         tuple(check_index_url(u, extras_origin) for u in extras),
+                         tuple(_location(link) for link in links),
                          bool(no_index), origins)
     if config.no_index and not config.find_links:
         raise BadInput("no index to read: no-index is set (%s) and no --find-links location is given" % (

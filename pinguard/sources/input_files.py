@@ -14,7 +14,7 @@ import select
 import stat
 import sys
 import time
-from typing import BinaryIO, Optional
+from typing import BinaryIO, List, Optional
 
 from pinguard.errors import BadInput
 from pinguard.fsutil import kind_of
@@ -69,7 +69,8 @@ def _read_fifo(path: str, what: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise BadInput("cannot read %s %s: %s" % (what, path, exc.strerror or exc))
-    chunks, total, started = [], 0, False
+    chunks: List[bytes] = []
+    total, started = 0, False
     try:
         while True:
             ready, _, _ = select.select([fd], [], [], FIFO_TIMEOUT)

@@ -68,7 +68,7 @@ def _load_toml(path: str) -> Dict[str, Any]:
 
 def _pyproject(path: str, extras: Sequence[str], groups: Sequence[str], inputs: LockInputs) -> None:
     data = _load_toml(path)
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project = data["project"] if isinstance(data.get("project"), dict) else {}
     lines = list(_strings(project.get("dependencies", []), path, "[project].dependencies"))
     optional = project.get("optional-dependencies") or {}
     for extra in extras:

@@ -10,7 +10,7 @@ import sys
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import InvalidVersion, Version
 
 from pinguard.engines.lock import Lock, LockedPackage, LockFile, Target
@@ -91,7 +91,7 @@ def _target(tool: Mapping[str, Any], data: Mapping[str, Any], where: str, python
 def _package(entry: Any, where: str, missing: List[str]) -> LockedPackage:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise BadInput("%s has no name" % where)
-    name = canonicalize_name(entry["name"])
+    name = normalize(entry["name"])
     kinds = [k for k in SOURCE_KINDS if k in entry] + (["sdist/wheels"] if "sdist" in entry or "wheels" in entry else [])
     if len(kinds) != 1:
         raise BadInput("%s (%s) must have exactly one source (vcs, directory, archive, or sdist/wheels), not %s" % (
@@ -112,7 +112,7 @@ def _package(entry: Any, where: str, missing: List[str]) -> LockedPackage:
 def _file(entry: Any, where: str, missing: List[str]) -> LockFile:
     if not isinstance(entry, dict) or not (isinstance(entry.get("url"), str) or isinstance(entry.get("path"), str)):
         raise BadInput("%s has no url or path" % where)
-    location = entry.get("url") or entry.get("path")
+    location = str(entry.get("url") or entry.get("path"))
     filename = str(entry.get("name") or location.rstrip("/").rsplit("/", 1)[-1])
     hashes = entry.get("hashes")
     hashes = {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
@@ -186,8 +186,8 @@ def _requirement_line(line: str, where: str, missing: List[str]) -> LockedPackag
         raise BadInput("%s: %s is not an exact pin (name==version --hash=...)" % (where, quote(requirement_text)))
     files = [LockFile("", "", {algo.lower(): digest.lower()}) for algo, digest in hashes]
     if not files:
-        missing.append("%s %s" % (canonicalize_name(requirement.name), where))
-    return LockedPackage(str(canonicalize_name(requirement.name)), version, files)
+        missing.append("%s %s" % (normalize(requirement.name), where))
+    return LockedPackage(str(normalize(requirement.name)), version, files)
 
 
 def lock_pin_list(text: str, where: str, python: Optional[Version] = None):

@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -17,6 +16,7 @@ from packaging.version import Version
 from pinguard.errors import NetworkError, PinguardError, UnknownPackage
 from pinguard.package_data import PackageData
 from pinguard.sources.index import FileInfo, IndexClient
+from pinguard.specs import marker_environment
 
 _MANYLINUX = ["manylinux_2_%d_x86_64" % minor for minor in range(35, 4, -1)] + [
     "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
@@ -31,17 +31,6 @@ def target_tags(python: Version) -> Set[Tag]:
     return tags
 
 
-def target_environment(python: Version) -> Dict[str, str]:
-    environment = default_environment()
-    environment.update({
-        "python_version": "%d.%d" % (python.major, python.minor),
-        "python_full_version": "%d.%d.%d" % (python.major, python.minor, 18 if python.minor < 8 else 0),
-        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
-        "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": "",
-    })
-    return environment
-
-
 class IndexPackageData(PackageData):
     """What the resolver needs about real packages, for one target Python on Linux x86_64."""
 
@@ -49,7 +38,7 @@ class IndexPackageData(PackageData):
         self.client = client
         self.python = python
         self.tags = target_tags(python)
-        self.environment = target_environment(python)
+        self.environment = marker_environment(python)
         self._lock = threading.Lock()
         self._files: Dict[str, Dict[Version, List[FileInfo]]] = {}
         self._requires: Dict[Tuple[str, Version], List[Requirement]] = {}

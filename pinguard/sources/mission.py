@@ -46,8 +46,9 @@ def parse_mission(text: str, where: str = "<mission>") -> Mission:
             line = tb_match.group(1)
         elif _SECTION.match(line):
             state = None
-        if _PYTHON.match(line):
-            python = _PYTHON.match(line).group(1)
+        python_match = _PYTHON.match(line)
+        if python_match:
+            python = python_match.group(1)
         anchor_match = _ANCHOR.search(line)
         if anchor_match:
             anchor = anchor_match.group(1)

@@ -21,7 +21,7 @@ from packaging.version import Version
 from pinguard.errors import BadInput, quote
 from pinguard.model import Pin, parse_requirement
 from pinguard.sources.input_files import read_text
-from pinguard.specs import normalize
+from pinguard.specs import marker_environment, normalize
 
 __all__ = ["PinList", "Unjudged", "parse_pins", "read_pin_list", "read_requirements", "read_text"]
 
@@ -81,11 +81,8 @@ def _requirement_part(line: str) -> str:
 
 
 def _target_environment(python: Optional[Version]) -> Dict[str, str]:
-    environment = default_environment()
-    if python is not None:
-        environment["python_version"] = "%d.%d" % (python.major, python.minor)
-        environment["python_full_version"] = "%d.%d.0" % (python.major, python.minor)
-    return environment
+    """The target's marker values; without a target Python, the running interpreter's."""
+    return marker_environment(python) if python is not None else {key: str(value) for key, value in default_environment().items()}
 
 
 def parse_pins(text: str, where: str = "<stdin>", python: Optional[Version] = None) -> List[Pin]:

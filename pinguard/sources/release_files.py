@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 from packaging.version import Version
 
 from pinguard.errors import CacheError, PinguardError
@@ -108,7 +108,7 @@ class ReleaseFiles(ApiView):
 
     def listing(self, dist: str, version: Version) -> Optional[Listing]:
         """The listing of the release's file, or None when it cannot be had (see `why`)."""
-        key = (canonicalize_name(dist), str(version))
+        key = (normalize(dist), str(version))
         if key in self._listings:
             return self._listings[key]
         with self._key_lock(key):
@@ -120,10 +120,10 @@ class ReleaseFiles(ApiView):
         return self._listings[key]
 
     def why(self, dist: str, version: Version) -> str:
-        return self._reasons.get((canonicalize_name(dist), str(version)), "")
+        return self._reasons.get((normalize(dist), str(version)), "")
 
     def module(self, dist: str, version: Version, module: str) -> ModuleLookup:
-        key = (canonicalize_name(dist), str(version), module)
+        key = (normalize(dist), str(version), module)
         found = self._lookups.get(key)
         if found is None:
             found = self._lookup(dist, version, module)
@@ -148,14 +148,14 @@ class ReleaseFiles(ApiView):
 
     def text(self, dist: str, version: Version, path: str) -> Optional[str]:
         """The decoded text of one member (None when absent or unreadable)."""
-        key = (canonicalize_name(dist), str(version), path)
+        key = (normalize(dist), str(version), path)
         if key not in self._texts:
             self.prefetch(dist, version, [path])
         return self._texts.get(key)
 
     def prefetch(self, dist: str, version: Version, paths: Iterable[str]) -> None:
         """Read several members of one release with as few requests as possible (cache first)."""
-        name, text_version = canonicalize_name(dist), str(version)
+        name, text_version = normalize(dist), str(version)
         listing = self.listing(dist, version)
         missing: List[ZipMember] = []
         for path in paths:
@@ -182,7 +182,7 @@ class ReleaseFiles(ApiView):
 
     def warm_listings(self, releases: Iterable[Tuple[str, Version]]) -> None:
         """Read the listings of several releases in parallel."""
-        jobs = [job for job in releases if (canonicalize_name(job[0]), str(job[1])) not in self._listings]
+        jobs = [job for job in releases if (normalize(job[0]), str(job[1])) not in self._listings]
         if jobs:
             with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
                 list(pool.map(lambda job: self._quietly(lambda: self.listing(*job)), jobs))
@@ -198,7 +198,7 @@ class ReleaseFiles(ApiView):
                 continue
             status, path = listing.find(module)
             if path and status in ("module", "package"):
-                key = (canonicalize_name(dist), str(version))
+                key = (normalize(dist), str(version))
                 wanted.setdefault(key, (dist, version, []))[2].append(path)
         self.prefetch_many(wanted.values())
 

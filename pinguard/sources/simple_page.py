@@ -19,13 +19,13 @@ from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
-    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
 from pinguard.errors import NetworkError
+from pinguard.pep503 import normalize
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
@@ -115,7 +115,7 @@ def parse_json_page(body: bytes, page_url: str) -> List[Dict[str, Any]]:
         raise NetworkError("index page {} is not valid JSON ({})".format(page_url, _one_line(exc))) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise NetworkError("index page {} has no 'files' list; is this a PEP 691 index?".format(page_url))
-    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    meta = data["meta"] if isinstance(data.get("meta"), dict) else {}
     api_version = str(meta.get("api-version", "1.0"))
     if api_version.split(".")[0] != "1":
         raise NetworkError("index page {} uses simple API version {}; pinguard understands 1.x".format(
@@ -211,7 +211,7 @@ def file_info(raw: Dict[str, Any], project: str) -> Optional[FileInfo]:
             return None
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, ValueError):
         return None
-    if canonicalize_name(name) != project:
+    if normalize(name) != project:
         return None
     yanked = raw.get("yanked", False)
     return FileInfo(
@@ -223,7 +223,7 @@ def file_info(raw: Dict[str, Any], project: str) -> Optional[FileInfo]:
         yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
         size=raw.get("size"),
         core_metadata=raw.get("core_metadata", False),
-        name=canonicalize_name(name),
+        name=normalize(name),
         version=version,
         tags=frozenset(tags),
         build=tuple(build),

@@ -21,7 +21,7 @@ import struct
 import zlib
 from typing import List, Optional, Tuple
 
-from packaging.utils import canonicalize_name
+from pinguard.pep503 import normalize
 
 #: First request: covers the largest possible EOCD (22 bytes + a 65,535-byte comment) in one go.
 TAIL_SIZE = 66 * 1024
@@ -260,14 +260,14 @@ def _apply_zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> Tup
 def _metadata_candidates(entries: List[ZipMember], project: Optional[str]) -> List[ZipMember]:
     found = [e for e in entries if _METADATA_PATH.match(e.name)]
     if len(found) > 1 and project:
-        wanted = canonicalize_name(project)
+        wanted = normalize(project)
         found = [e for e in found if _dist_info_project(e.name) == wanted]
     return found
 
 
 def _dist_info_project(path: str) -> str:
     directory = _METADATA_PATH.match(path).group(1)  # type: ignore[union-attr]
-    return canonicalize_name(directory.rpartition("-")[0] or directory)
+    return normalize(directory.rpartition("-")[0] or directory)
 
 
 def _pick_metadata(entries: List[ZipMember], project: Optional[str]) -> ZipMember:
