@@ -438,45 +438,23 @@ def _conda_prefix_default(args: argparse.Namespace) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from pinguard.adapters import protect
+    from pinguard.adapters.init_output import render_init, render_undo
 
     _conda_prefix_default(args)
     if args.undo:
         if args.anchors or args.cuda or args.hook or args.project:
             raise BadInput("--undo takes no anchors and no other option than --python")
         env, state, restored, edited = protect.undo(args.python, args.prefix)
-        if args.json:
-            print(json.dumps({"prefix": env.prefix, "restored": restored, "edited_since_init": edited}, indent=2))
-        else:
-            print("pinguard: restored %d file%s in %s to what they were before init" % (
-                len(restored), "" if len(restored) == 1 else "s", env.prefix))
-            for path in restored:
-                print("  %s" % path)
-        for path in edited:
-            print("pinguard: note: %s had been edited since init; those edits are gone" % path, file=sys.stderr)
+        text, notes = render_undo(env.prefix, restored, edited, args.json)
+        sys.stdout.write(text)
+        for line in notes:
+            print(line, file=sys.stderr)
         return EXIT_OK
     result = protect.init(args.anchors, args.python, args.cuda, args.hook, args.project, args.prefix)
-    from pinguard.adapters.install_state import describe
-
     for line in result.dropped:
         print("pinguard: note: %s" % line, file=sys.stderr)
-
-    if args.json:
-        payload = describe(result.state)
-        payload.update({"written": result.written, "notes": result.notes, "constraints": result.constraints,
-                        "pip": result.env.pip})
-        print(json.dumps(payload, indent=2))
-        return EXIT_OK
-    env = result.env
-    print("pinguard: %s (Python %s, pip %s) is anchored to %s (%d constraints)" % (
-        env.prefix, env.python_text or "none", env.pip or "not installed", " ".join(result.state.anchors),
-        result.constraints))
-    roles = {f.path: f.role for f in result.state.files}
-    for path in result.written:
-        print("  %-16s %s" % (roles.get(path, ""), path))
-    for note in result.notes:
-        print("  note: %s" % note)
-    print("  undo: pinguard init --undo%s" % (" --python %s" % args.python if args.python else
-                                              " --prefix %s" % args.prefix if args.prefix else ""))
+    sys.stdout.write(render_init(result, args.json, " --python %s" % args.python if args.python else
+                                 " --prefix %s" % args.prefix if args.prefix else ""))
     return EXIT_OK
 
 
