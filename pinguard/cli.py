@@ -28,6 +28,14 @@ class _KnowledgeModule:
 
         return kb.load()
 
+    @staticmethod
+    def load_for_judging():
+        """The knowledge base without crash signatures and evidence (all generate, check and lock read), from the
+        snapshot of pinguard/kb_cache.py when it is current: a pickle instead of parsing five TOML files."""
+        from pinguard.kb_cache import load_slim
+
+        return load_slim()
+
 
 kb_module = _KnowledgeModule()
 
@@ -213,7 +221,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pinguard.model import Anchor, parse_requirement
 
     output = _output_format(args, "pip")
-    kb = kb_module.load()
+    kb = kb_module.load_for_judging()
     anchors = [Anchor.parse(a) for a in args.anchors]
     with_ = [parse_requirement(w, "--with requirement") for w in args.with_]
     build = normalize_build(args.cuda) if args.cuda else None
@@ -248,7 +256,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from pinguard.sources.mission import is_mission, parse_mission
     from pinguard.sources.pins import read_pin_list, read_text
 
-    kb = kb_module.load()
+    kb = kb_module.load_for_judging()
     where = "<stdin>" if args.file in (None, "-") else args.file
     text = read_text(args.file)
     anchor_texts, python_text, base = list(args.anchor), args.python, None
@@ -293,7 +301,7 @@ def cmd_check_prefix(args: argparse.Namespace) -> int:
 
     if args.file not in (None, "-"):
         raise BadInput("give either a pin list FILE or --prefix PATH, not both")
-    kb = kb_module.load()
+    kb = kb_module.load_for_judging()
     result, anchors, count, python_text = check_prefix(kb, args.prefix, args.anchor, parse_python(args.python))
     return _report_check(args, result, anchors, count, python_text, prefix=os.path.abspath(args.prefix))
 
@@ -393,7 +401,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
     from pinguard.engines.family import normalize_build
     from pinguard.sources.lock_inputs import read_inputs
 
-    kb = kb_module.load()
+    kb = kb_module.load_for_judging()
     if args.check is not None:
         if args.inputs or args.output:
             raise BadInput("--check reads a written lock; it takes no INPUT and no -o")
