@@ -167,11 +167,11 @@ def _entry(item: Any, where: str, require: Mapping[str, SpecifierSet]) -> Eviden
 
 def _versions(item: Mapping[str, Any], where: str) -> Dict[str, Any]:
     fields: Dict[str, Any] = {}
-    bounds = [(key, _version(item[key], where, key)) for key in BOUNDARIES if key in item]
+    bounds = [(key, version_field(item[key], where, key)) for key in BOUNDARIES if key in item]
     if bounds:
         fields["boundaries"] = tuple(bounds)
     if "version" in item:
-        fields["version"] = _version(item["version"], where, "version")
+        fields["version"] = version_field(item["version"], where, "version")
     if "versions" in item:
         fields["versions"] = _version_list(item["versions"], where, "versions")
     at = [(v, key == "present_in") for key in AT_VERSIONS if key in item
@@ -184,7 +184,7 @@ def _versions(item: Mapping[str, Any], where: str) -> Dict[str, Any]:
 def _version_list(values: Any, where: str, key: str) -> Tuple[Version, ...]:
     if not isinstance(values, list) or not values:
         raise KnowledgeError("%s: %s must be a non-empty list of versions" % (where, key))
-    return tuple(_version(v, where, key) for v in values)
+    return tuple(version_field(v, where, key) for v in values)
 
 
 def _assert_bounds(item: Mapping[str, Any], where: str, require: Mapping[str, SpecifierSet]) -> Dict[str, Any]:
@@ -219,7 +219,8 @@ def _paths(value: Any, where: str) -> Tuple[str, ...]:
     return tuple(_text(v, where, "path").strip("/") for v in values)
 
 
-def _version(value: Any, where: str, key: str) -> Version:
+def version_field(value: Any, where: str, key: str) -> Version:
+    """A knowledge file's version field; a KnowledgeError naming the entry and key when it is not one."""
     try:
         return Version(str(value))
     except InvalidVersion:

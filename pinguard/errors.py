@@ -19,6 +19,11 @@ def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
     return repr(value)
 
 
+def one_line(text: object) -> str:
+    """`text` with every run of whitespace (newlines included) as one space: a message fit for one line."""
+    return " ".join(str(text).split())
+
+
 class PinguardError(Exception):
     """An expected failure with a one-line message for the user."""
 

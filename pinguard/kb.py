@@ -13,9 +13,10 @@ import sys
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from pinguard.claims import parse_evidence
+from pinguard.claims import version_field as _version  # one reader of a knowledge file's version fields
 from pinguard.conda_names import legacy_table as legacy_names
 from pinguard.conda_names import parse as parse_names
 from pinguard.errors import KnowledgeError, require_sources
@@ -160,13 +161,6 @@ def _sources(entry: Mapping[str, Any], where: str) -> Tuple[str, ...]:
     return require_sources(entry, where)[0]
 
 
-def _version(value: Any, where: str, key: str) -> Version:
-    try:
-        return Version(str(value))
-    except InvalidVersion:
-        raise KnowledgeError("%s: %s = %r is not a version" % (where, key, value))
-
-
 def _specifier(value: Any, where: str, key: str) -> SpecifierSet:
     if not isinstance(value, str):
         raise KnowledgeError("%s: %s must be a specifier string, not %r" % (where, key, value))
@@ -237,7 +231,8 @@ def _release(entry: Mapping[str, Any], index: int, members: TorchFamily) -> Rele
 
 def _missing_wheels(table: Any, family: Mapping[str, Version], python: Sequence[str],
                     where: str) -> Dict[str, Tuple[str, ...]]:
-    """member -> the release's Pythons that member has no wheel for; each must be a paired member and a listed Python."""
+    """member -> the release's Pythons that member has no wheel for; each must be a paired member and a listed
+    Python."""
     if table is None:
         return {}
     if not isinstance(table, dict):
@@ -332,7 +327,8 @@ def _arch(entry: Mapping[str, Any], where: str) -> GpuArch:
     max_cuda = entry.get("max_cuda")
     sources, confidence = require_sources(entry, where)
     return GpuArch(_version(entry.get("sm"), where, "sm"), _text(entry, where, "name"),
-                   _strings(entry.get("examples"), where, "examples"), _version(entry.get("min_cuda"), where, "min_cuda"),
+                   _strings(entry.get("examples"), where, "examples"),
+                   _version(entry.get("min_cuda"), where, "min_cuda"),
                    _version(max_cuda, where, "max_cuda") if max_cuda is not None else None, sources, confidence)
 
 

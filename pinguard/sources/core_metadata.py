@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Union
 
 from packaging.version import InvalidVersion, Version
 
+from pinguard.errors import one_line
 from pinguard.sources.wheel_range import BadWheel
 
 
@@ -100,9 +101,5 @@ def sdist_pkg_info(data: bytes, filename: str) -> bytes:
                     if handle is not None:
                         return handle.read()
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise BadWheel("damaged sdist ({})".format(_one_line(exc))) from None
+        raise BadWheel("damaged sdist ({})".format(one_line(exc))) from None
     raise BadWheel("no PKG-INFO at the top of the sdist")
-
-
-def _one_line(text: Any) -> str:
-    return " ".join(str(text).split())

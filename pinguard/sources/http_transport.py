@@ -26,7 +26,7 @@ from http.client import HTTPException
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from pinguard import __version__
-from pinguard.errors import NetworkError
+from pinguard.errors import NetworkError, one_line
 from pinguard.sources.simple_page import strongest_hash
 from pinguard.sources.wheel_range import BadWheel
 
@@ -150,7 +150,8 @@ class HttpTransport:
             exc.close()
             if status in _RETRY_STATUSES:
                 raise Retryable("HTTP {} {}".format(status, one_line(phrase))) from None
-            return Response(status, resp_headers or {}, b"", url)  # type: ignore[arg-type] # a Message reads as a Mapping
+            # an HTTPError's headers are an email Message, which reads as the Mapping Response keeps
+            return Response(status, resp_headers or {}, b"", url)  # type: ignore[arg-type]
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise NetworkError("cannot fetch {}: {}".format(url, one_line(exc.reason))) from None
@@ -290,10 +291,6 @@ def verify_hash(data: bytes, hashes: Mapping[str, str], what: str) -> None:
     if actual.lower() != hashes[algo].lower():
         raise NetworkError("{} does not match its {} hash from the index (damaged download or a tampered "
                            "index)".format(what, algo))
-
-
-def one_line(text: Any) -> str:
-    return " ".join(str(text).split())
 
 
 def describe(exc: BaseException) -> str:

@@ -24,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from pinguard.errors import NetworkError
+from pinguard.errors import NetworkError, one_line
 from pinguard.pep503 import normalize
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -78,10 +78,6 @@ def strongest_hash(hashes: Mapping[str, str]) -> Optional[str]:
     return None
 
 
-def _one_line(text: Any) -> str:
-    return " ".join(str(text).split())
-
-
 def _raw_file(filename: str, url: str, hashes: Dict[str, str], requires_python: Optional[str],
               yanked: Union[bool, str], size: Optional[int], core: Union[bool, Dict[str, str]]) -> Dict[str, Any]:
     return {
@@ -112,7 +108,7 @@ def parse_json_page(body: bytes, page_url: str) -> List[Dict[str, Any]]:
     try:
         data = json.loads(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise NetworkError("index page {} is not valid JSON ({})".format(page_url, _one_line(exc))) from None
+        raise NetworkError("index page {} is not valid JSON ({})".format(page_url, one_line(exc))) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise NetworkError("index page {} has no 'files' list; is this a PEP 691 index?".format(page_url))
     meta = data["meta"] if isinstance(data.get("meta"), dict) else {}
@@ -172,7 +168,7 @@ def parse_html_page(body: bytes, page_url: str) -> List[Dict[str, Any]]:
         parser.feed(body.decode("utf-8", errors="replace"))
         parser.close()
     except Exception as exc:  # html.parser raises assorted errors on garbage; never let them escape
-        raise NetworkError("index page {} is not valid HTML ({})".format(page_url, _one_line(exc))) from None
+        raise NetworkError("index page {} is not valid HTML ({})".format(page_url, one_line(exc))) from None
     base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
     files = []
     for attrs in parser.anchors:
