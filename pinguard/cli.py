@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--python", metavar="X.Y|PATH", help="the target Python (not the one pinguard runs on): a "
                     "version, or an interpreter's path")
     fx.add_argument("--traceback", metavar="FILE", help="the crash text")
-    fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: the knowledge base's, sm_75)")
+    fx.add_argument("--gpu", metavar="sm_XY|auto|none", help="the GPU the crash happened on (default: the "
+                    "knowledge base's, sm_75)")
     _format_option(fx, format_names.FIX, "pins")
     fx.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     from pinguard.adapters.index_options import add_index_options

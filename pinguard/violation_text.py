@@ -9,13 +9,13 @@ from typing import Any, List
 
 
 def violation_lines(violation: Any, indent: str = "  ", fix_label: str = "fix", sources: int = 1,
-                    anchor_source: str = "", packages: bool = True) -> List[str]:
+                    anchor_source: str = "") -> List[str]:
     """`[rule] summary`, then the packages it names, the pins that fix it (`fix_label`: "keep" where the guard keeps
     the environment as it is) and up to `sources` of its sources (`anchor_source` stands in for an anchor-changed
     finding without one)."""
     lines = ["%s%s" % (indent, violation_title(violation))]
     inner = indent + "  "
-    if packages and violation.packages:
+    if violation.packages:
         lines.append("%s%s%s" % (inner, _label("packages"), ", ".join(
             _pin(name, version) for name, version in sorted(violation.packages.items()))))
     fix = [f for f in violation.fix if f]

@@ -130,7 +130,8 @@ def _read(name: str) -> str:
 
 def hook_text(prefix: str) -> str:
     parts = [
-        "# pinguard install hook for %s: written by `pinguard init --hook`, removed by `pinguard init --undo`." % prefix,
+        "# pinguard install hook for %s: written by `pinguard init --hook`, removed by `pinguard init --undo`."
+        % prefix,
         "# Loaded by pinguard-hook.pth only when pip imports its resolver. Set PINGUARD_HOOK=off to disable it.",
         "_PG_JUDGE = %s" % json.dumps(judge_command(prefix)),
         "_PG_PREFIX = %s" % json.dumps(prefix),

@@ -108,7 +108,8 @@ def _resolver(kb: KnowledgeBase, options: LockOptions, config: IndexConfig, data
 
 
 def run_lock(kb: KnowledgeBase, options: LockOptions, inputs: LockInputs,
-             sources: Callable[[], Tuple[IndexConfig, IndexClient]], phases: Phases, lock_dir: str = ".") -> LockOutcome:
+             sources: Callable[[], Tuple[IndexConfig, IndexClient]], phases: Phases,
+             lock_dir: str = ".") -> LockOutcome:
     """Plan (bad anchors are bad input before any index is read), resolve and close; the Lock (None when the check
     still finds something)."""
     anchors = [Anchor.parse(a) for a in options.anchors]

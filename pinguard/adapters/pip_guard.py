@@ -351,8 +351,9 @@ class Guard:
 
     def _report_install(self, env: TargetEnvironment, items: Sequence[PlanItem], extra: Sequence[str]) -> int:
         pins = ["%s==%s" % (i.name, i.version) for i in items if not i.direct and i.version]
-        process = subprocess.run([env.executable, ISOLATED, "-m", "pip", "install", "--no-deps"] + list(self.args.tool_args)
-                                 + list(extra) + pins, env=target_env(args=self.args.tool_args),
+        process = subprocess.run([env.executable, ISOLATED, "-m", "pip", "install", "--no-deps"]
+                                 + list(self.args.tool_args) + list(extra) + pins,
+                                 env=target_env(args=self.args.tool_args),
                                  stdout=sys.stderr.fileno() if self.args.json else None)
         return process.returncode
 

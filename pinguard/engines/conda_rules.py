@@ -246,8 +246,8 @@ _JUDGED: Dict[int, frozenset] = {}
 def judged_names(kb: KnowledgeBase, anchors: Sequence[Anchor]):
     """A predicate on PyPI names: can this package take part in any verdict? True for the anchors, python, the torch
     family, every package a rule names (in `when`, `require`, `alternatives`), conda's CUDA packages and the CUDA
-    wheels check's build-mix test recognises by name (gpu.toml [[cuda_wheels]]: nvidia-*-cuNN, cupy-cudaNN). judge and check look at nothing
-    else, so leaving the rest out changes no verdict."""
+    wheels check's build-mix test recognises by name (gpu.toml [[cuda_wheels]]: nvidia-*-cuNN, cupy-cudaNN). judge
+    and check look at nothing else, so leaving the rest out changes no verdict."""
     known = _JUDGED.get(id(kb))
     if known is None:
         names = {"python"} | set(kb.family.all) | set(kb.names.conda_only)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.requirements import Requirement
@@ -95,7 +96,7 @@ def _foreign_file(failure: Failure, context: HypothesisContext) -> Optional[List
         if intruder is None:
             continue
         found.append(Hypothesis("caller", dist, "%s does not require %s, which installs %s/ over %s" % (
-            dist, intruder, top, owner), "", lambda v, d=dist, i=intruder: _does_not_require(context, d, v, i),  # type: ignore[misc]
+            dist, intruder, top, owner), "", partial(_does_not_require, context, dist, intruder=intruder),
             directions=("down", "up")))
     return found
 
@@ -166,8 +167,8 @@ def _caller_code(context: HypothesisContext, dist: str, version: Version, module
     return judge(lookup)
 
 
-def _no_longer_imports(context: HypothesisContext, dist: str, version: Version, caller_module: str, module: str, name: str,
-                       chains: Set[str]) -> Result:
+def _no_longer_imports(context: HypothesisContext, dist: str, version: Version, caller_module: str, module: str,
+                       name: str, chains: Set[str]) -> Result:
     def judge(lookup: ModuleLookup) -> Result:
         assert lookup.facts is not None
         for fact in lookup.facts.imports:
@@ -201,8 +202,8 @@ def _missing_attribute(failure: Failure, context: HypothesisContext) -> List[Hyp
             if cls is None:
                 continue
             found.append(Hypothesis("callee", dist, "class %s with attribute %s in %s" % (owner, name, module),
-                                    module, lambda v, d=dist, m=module: _class_attribute(context, d, v, m, owner,  # type: ignore[misc]
-                                                                                          name),
+                                    module, partial(_class_attribute, context, dist, module=module, owner=owner,
+                                                    name=name),
                                     start_modules=tuple(importers([module]))))
             break
     chains = _chains(frame.code, name)
@@ -215,7 +216,8 @@ def _missing_attribute(failure: Failure, context: HypothesisContext) -> List[Hyp
     return found
 
 
-def _class_attribute(context: HypothesisContext, dist: str, version: Version, module: str, owner: str, name: str) -> Result:
+def _class_attribute(context: HypothesisContext, dist: str, version: Version, module: str, owner: str,
+                     name: str) -> Result:
     cls, where = find_class(context.api, dist, version, [module], owner)
     if cls is None:
         return None, "%s: no class %s" % (module, owner)
@@ -318,7 +320,8 @@ def _call_need(failure: Failure) -> str:
     return "does not require %s" % failure.name
 
 
-def _accepts(context: HypothesisContext, dist: str, version: Version, module: str, function: str, failure: Failure) -> Result:
+def _accepts(context: HypothesisContext, dist: str, version: Version, module: str, function: str,
+             failure: Failure) -> Result:
     signature, where = find_function(context.api, dist, version, module, function)
     if signature is None:
         return None, "%s: no def %s found" % (where or module, function)
@@ -392,7 +395,8 @@ def _raising_statement(facts: ModuleFacts, line: int, message: str) -> Optional[
     return min(matching, key=lambda s: abs(s.first - line)) if matching else None
 
 
-def _does_not_raise(context: HypothesisContext, dist: str, version: Version, module: str, texts: Tuple[str, ...]) -> Result:
+def _does_not_raise(context: HypothesisContext, dist: str, version: Version, module: str,
+                    texts: Tuple[str, ...]) -> Result:
     lookup = context.api.module(dist, version, module)
     if lookup.status == "absent":
         return None, "has no module %s" % module
@@ -439,7 +443,7 @@ def _version_check(failure: Failure, context: HypothesisContext, statement: Stat
         dist = context.dist_of(top)
         context.looked.append("releases of %s that pass the version check at %s line %d" % (
             dist or top, failure.frame.site_path or failure.frame.path, statement.first))  # type: ignore[union-attr]
-        if not context.movable(dist):
+        if dist is None or not context.movable(dist):
             continue
         others = {t: str(context.pins[d]) for t in tops for d in [context.dist_of(t)] if d is not None and t != top}
 
@@ -451,7 +455,7 @@ def _version_check(failure: Failure, context: HypothesisContext, statement: Stat
             ok = value if passes_when else not value
             return ok, "the check at line %d %s with %s %s" % (statement.first, "passes" if ok else "fails", top, v)
 
-        found.append(Hypothesis("callee", dist, "%s passes the version check" % top, top, test,  # type: ignore[arg-type]
+        found.append(Hypothesis("callee", dist, "%s passes the version check" % top, top, test,
                                 directions=("up", "down")))
     if subject is not None and context.movable(subject) and failure.frame is not None and failure.frame.module:
         module = failure.frame.module
@@ -463,7 +467,8 @@ def _version_check(failure: Failure, context: HypothesisContext, statement: Stat
     return found
 
 
-def _checks_accept(context: HypothesisContext, dist: str, version: Version, module: str, pinned: Mapping[str, str]) -> Result:
+def _checks_accept(context: HypothesisContext, dist: str, version: Version, module: str,
+                   pinned: Mapping[str, str]) -> Result:
     lookup = context.api.module(dist, version, module)
     if lookup.facts is None:
         return (True, "has no module %s" % module) if lookup.status == "absent" else (None, lookup.why)

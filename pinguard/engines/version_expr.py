@@ -46,7 +46,8 @@ def version_modules(node: ast.AST, names: Optional[Mapping[str, ast.AST]] = None
 def evaluate(node: ast.AST, versions: Mapping[str, str], names: Optional[Mapping[str, ast.AST]] = None,
              digit_lists: AbstractSet[str] = frozenset()) -> Any:
     """The value of `node` with module versions substituted; None when it cannot be told. A call of a function
-    named in `digit_lists` (a module's own helper, see `pinguard.pyast.digit_list_helpers`) gives the list that helper builds."""
+    named in `digit_lists` (a module's own helper, see `pinguard.pyast.digit_list_helpers`) gives the list that
+    helper builds."""
     value = _Evaluator(versions, names or {}, digit_lists).value(node, 0)
     return None if value is _UNKNOWN else value
 

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from pinguard.conda_records import CondaRecord, PythonDist, channel_name
 from pinguard.errors import BadInput

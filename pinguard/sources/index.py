@@ -111,8 +111,9 @@ class IndexClient:
 
     ``progress`` may be ``True`` (a progress line on stderr when a batch takes more than a second) or a callable
     receiving each progress line; ``on_retry`` receives a line each time a host that did not answer is tried again
-    (a host that never answers is then skipped for the rest of the run). Notices (a stale page used, a whole file downloaded, a corrupt cache entry
-    dropped) are logged to ``pinguard.sources.index`` and collected in :attr:`notices`.
+    (a host that never answers is then skipped for the rest of the run). Notices (a stale page used, a whole file
+    downloaded, a corrupt cache entry dropped) are logged to ``pinguard.sources.index`` and collected in
+    :attr:`notices`.
     """
 
     def __init__(

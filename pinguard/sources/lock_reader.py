@@ -92,7 +92,9 @@ def _package(entry: Any, where: str, missing: List[str]) -> LockedPackage:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise BadInput("%s has no name" % where)
     name = normalize(entry["name"])
-    kinds = [k for k in SOURCE_KINDS if k in entry] + (["sdist/wheels"] if "sdist" in entry or "wheels" in entry else [])
+    kinds = [k for k in SOURCE_KINDS if k in entry]
+    if "sdist" in entry or "wheels" in entry:
+        kinds.append("sdist/wheels")
     if len(kinds) != 1:
         raise BadInput("%s (%s) must have exactly one source (vcs, directory, archive, or sdist/wheels), not %s" % (
             where, name, ", ".join(kinds) or "none"))

@@ -82,7 +82,9 @@ def _requirement_part(line: str) -> str:
 
 def _target_environment(python: Optional[Version]) -> Dict[str, str]:
     """The target's marker values; without a target Python, the running interpreter's."""
-    return marker_environment(python) if python is not None else {key: str(value) for key, value in default_environment().items()}
+    if python is not None:
+        return marker_environment(python)
+    return {key: str(value) for key, value in default_environment().items()}
 
 
 def parse_pins(text: str, where: str = "<stdin>", python: Optional[Version] = None) -> List[Pin]:
